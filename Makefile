@@ -1,0 +1,30 @@
+# Two commands do all set-up on a fresh machine:
+#   make train   creates .venv, installs, trains CartPole-v1 (4 seeds), prints and plots
+#   make test    creates .venv, installs, runs the whole test suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev
+
+.PHONY: train test bench install clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+train: $(STAMP)
+	$(PY) -m purejaxppo train --env CartPole-v1 --total-timesteps 500000 --seeds 4 --out runs/cartpole
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 --durations=15 -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/throughput.py --out results/throughput.json
+
+clean:
+	rm -rf $(VENV) runs results .pytest_cache

@@ -1,0 +1,37 @@
+"""purejaxppo: PPO in pure JAX, one jit-compiled train function.
+
+>>> import jax
+>>> from purejaxppo import PPOConfig, make_train
+>>> train = make_train(PPOConfig(env_name="CartPole-v1", total_timesteps=500_000))
+>>> out = jax.jit(train)(jax.random.PRNGKey(0))
+"""
+
+from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
+from purejaxppo.envs import env_names, make_env, wrap_gymnax
+from purejaxppo.gae import compute_gae
+from purejaxppo.train import (
+    METRIC_NAMES,
+    Trainer,
+    TrainOutput,
+    TrainState,
+    make_train,
+    make_trainer,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HParams",
+    "METRIC_NAMES",
+    "PPOConfig",
+    "TRACED_FIELDS",
+    "TrainOutput",
+    "TrainState",
+    "Trainer",
+    "compute_gae",
+    "env_names",
+    "make_env",
+    "make_train",
+    "make_trainer",
+    "wrap_gymnax",
+]

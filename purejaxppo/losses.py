@@ -1,0 +1,80 @@
+"""PPO loss terms: clipped surrogate, KL penalty, value loss, entropy bonus.
+
+All functions are pure and take per-sample arrays (any batch shape); they return
+scalars averaged over the batch.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+def clipped_surrogate_loss(
+    log_ratio: jax.Array, advantages: jax.Array, clip_eps: float | jax.Array
+) -> jax.Array:
+    r"""Negated clipped surrogate objective (to be minimised).
+
+    ``L = -mean(min(r * A, clip(r, 1 - eps, 1 + eps) * A))`` with
+    ``r = exp(log_ratio) = pi(a|s) / pi_old(a|s)``. For ``A > 0`` the objective stops
+    rewarding ``r`` above ``1 + eps``; for ``A < 0`` it stops rewarding ``r`` below
+    ``1 - eps``; for ``A = 0`` it is zero with zero gradient.
+    """
+    ratio = jnp.exp(log_ratio)
+    unclipped = ratio * advantages
+    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    return -jnp.mean(jnp.minimum(unclipped, clipped))
+
+
+def kl_penalty_loss(
+    log_ratio: jax.Array, advantages: jax.Array, kl: jax.Array, beta: float | jax.Array
+) -> jax.Array:
+    """Negated KL-penalised surrogate: ``-mean(r * A - beta * KL(pi_old || pi))``."""
+    return -jnp.mean(jnp.exp(log_ratio) * advantages - beta * kl)
+
+
+def adapt_kl_beta(
+    beta: jax.Array, kl: jax.Array, kl_target: float | jax.Array
+) -> jax.Array:
+    """Adaptive-KL rule of the PPO paper.
+
+    ``beta / 2`` if ``kl < kl_target / 1.5``; ``beta * 2`` if ``kl > 1.5 * kl_target``;
+    unchanged otherwise.
+    """
+    beta = jnp.where(kl < kl_target / 1.5, beta * 0.5, beta)
+    return jnp.where(kl > kl_target * 1.5, beta * 2.0, beta)
+
+
+def value_loss(
+    values: jax.Array,
+    old_values: jax.Array,
+    targets: jax.Array,
+    clip: bool,
+    clip_eps: float | jax.Array,
+) -> jax.Array:
+    """``0.5 * mean((V - target)^2)``, or the clipped variant when ``clip``.
+
+    The clipped variant takes ``max((V - t)^2, (V_old + clip(V - V_old, -e, e) - t)^2)``.
+    """
+    squared = jnp.square(values - targets)
+    if clip:
+        clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
+        squared = jnp.maximum(squared, jnp.square(clipped_values - targets))
+    return 0.5 * jnp.mean(squared)
+
+
+def approx_kl(log_ratio: jax.Array) -> jax.Array:
+    """Low-variance estimator of KL(pi_old || pi): ``mean((r - 1) - log r)``."""
+    return jnp.mean(jnp.expm1(log_ratio) - log_ratio)
+
+
+def clip_fraction(log_ratio: jax.Array, clip_eps: float | jax.Array) -> jax.Array:
+    """Fraction of samples whose ratio lies outside ``[1 - eps, 1 + eps]``."""
+    return jnp.mean((jnp.abs(jnp.exp(log_ratio) - 1.0) > clip_eps).astype(jnp.float32))
+
+
+def explained_variance(predictions: jax.Array, targets: jax.Array) -> jax.Array:
+    """``1 - Var(targets - predictions) / Var(targets)`` (NaN-free: 0 if Var = 0)."""
+    var_t = jnp.var(targets)
+    ev = 1.0 - jnp.var(targets - predictions) / jnp.where(var_t > 0, var_t, 1.0)
+    return jnp.where(var_t > 0, ev, 0.0)

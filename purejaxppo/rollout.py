@@ -1,0 +1,122 @@
+"""Collect one batch of experience with ``lax.scan``.
+
+All randomness of a rollout (env-step keys and action-sampling noise) is drawn in
+two batched calls before the scan, rather than split step by step.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from purejaxppo.distributions import Categorical, DiagGaussian
+from purejaxppo.envs.base import EnvAdapter
+from purejaxppo.networks import Networks
+
+
+class Transition(NamedTuple):
+    """A time-major batch ``[T, num_envs, ...]``.
+
+    ``obs`` are the observations the policy saw (normalized when observation
+    normalization is on); ``raw_obs`` / ``final_obs`` are unnormalized. ``dist`` holds
+    the behaviour policy's distribution (only kept for the KL-penalty objective).
+    """
+
+    obs: jax.Array
+    raw_obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    reward: jax.Array
+    terminated: jax.Array
+    truncated: jax.Array
+    final_obs: jax.Array
+    dist: Any
+
+
+class EpisodeStats(NamedTuple):
+    """Per-update sums over episodes that completed during the rollout."""
+
+    return_sum: jax.Array
+    length_sum: jax.Array
+    count: jax.Array
+
+
+def collect_rollout(
+    env: EnvAdapter,
+    nets: Networks,
+    params: Any,
+    env_state: Any,
+    obs: jax.Array,
+    ep_return: jax.Array,
+    ep_length: jax.Array,
+    key: jax.Array,
+    num_steps: int,
+    normalize: Any,
+    keep_dist: bool,
+):
+    """Steps ``num_envs`` environments ``num_steps`` times with the current policy.
+
+    Args:
+      env: adapter for ONE env (vmapped here over the leading axis of ``obs``).
+      nets: the actor-critic functions.
+      params: network parameters.
+      env_state: batched env state.
+      obs: ``[num_envs, obs_dim]`` raw current observations.
+      ep_return: ``[num_envs]`` running undiscounted return of the current episodes.
+      ep_length: ``[num_envs]`` running length of the current episodes.
+      key: PRNG key for this rollout.
+      num_steps: T.
+      normalize: ``obs -> obs`` applied before the policy sees an observation.
+      keep_dist: store the behaviour distribution in the transitions.
+
+    Returns:
+      ``(env_state, obs, ep_return, ep_length, transitions, episode_stats)``.
+    """
+    num_envs = obs.shape[0]
+    k_env, k_act = jax.random.split(key)
+    env_keys = jax.random.split(k_env, num_steps * num_envs).reshape(
+        (num_steps, num_envs) + k_env.shape
+    )
+    spec = nets.action_spec
+    dist_cls = Categorical if spec.discrete else DiagGaussian
+    noise = dist_cls.noise(k_act, (num_steps, num_envs, spec.action_dim))
+    step_env = jax.vmap(env.step)
+
+    def one_step(carry, xs):
+        env_state, obs, ep_ret, ep_len, stats = carry
+        keys, eps = xs
+        norm_obs = normalize(obs)
+        dist = nets.policy(params, norm_obs)
+        action = dist.sample_from_noise(eps)
+        log_prob = dist.log_prob(action)
+        res = step_env(keys, env_state, action)
+        done = jnp.logical_or(res.terminated, res.truncated)
+        ep_ret = ep_ret + res.reward
+        ep_len = ep_len + 1
+        stats = EpisodeStats(
+            stats.return_sum + jnp.sum(jnp.where(done, ep_ret, 0.0)),
+            stats.length_sum + jnp.sum(jnp.where(done, ep_len, 0)),
+            stats.count + jnp.sum(done.astype(jnp.int32)),
+        )
+        ep_ret = jnp.where(done, 0.0, ep_ret)
+        ep_len = jnp.where(done, 0, ep_len)
+        transition = Transition(
+            obs=norm_obs,
+            raw_obs=obs,
+            action=action,
+            log_prob=log_prob,
+            reward=res.reward,
+            terminated=res.terminated,
+            truncated=res.truncated,
+            final_obs=res.final_obs,
+            dist=dist if keep_dist else None,
+        )
+        return (res.state, res.obs, ep_ret, ep_len, stats), transition
+
+    zero_stats = EpisodeStats(jnp.float32(0.0), jnp.int32(0), jnp.int32(0))
+    (env_state, obs, ep_return, ep_length, stats), transitions = jax.lax.scan(
+        one_step, (env_state, obs, ep_return, ep_length, zero_stats), (env_keys, noise)
+    )
+    return env_state, obs, ep_return, ep_length, transitions, stats

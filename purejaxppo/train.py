@@ -1,0 +1,328 @@
+"""``make_train(config) -> train(rng)``: the whole of PPO as one pure function.
+
+``train`` initialises the networks and environments, then runs ``num_updates`` PPO
+iterations in a ``lax.scan``. Each iteration collects a rollout, updates the
+normalization statistics, computes GAE and runs K epochs of minibatch updates; all of
+it traces into a single program, so ``jax.jit(train)`` compiles once and
+``jax.vmap(train)`` trains many seeds (or hyperparameter settings) at once.
+
+The pieces are also available separately (:func:`make_trainer`) for chunked
+training, checkpointing and sharding.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from purejaxppo import losses
+from purejaxppo.config import HParams, PPOConfig
+from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
+from purejaxppo.gae import compute_gae
+from purejaxppo.networks import Networks, make_networks
+from purejaxppo.normalize import (
+    RewardScaler,
+    RunningMeanStd,
+    reward_scaler_init,
+    rms_init,
+    rms_normalize,
+    rms_update,
+    scale_rewards,
+)
+from purejaxppo.rollout import collect_rollout
+from purejaxppo.update import Batch, make_optimizer, run_epochs
+
+METRIC_NAMES = (
+    "episode_return",
+    "episode_length",
+    "episodes_completed",
+    "env_steps",
+    "policy_loss",
+    "value_loss",
+    "entropy",
+    "approx_kl",
+    "clip_fraction",
+    "explained_variance",
+    "learning_rate",
+    "kl_beta",
+)
+
+
+@struct.dataclass
+class TrainState:
+    """Everything ``train`` carries from one update to the next.
+
+    Attributes:
+      params: network parameters.
+      opt_state: optimizer state.
+      env_state: batched environment state.
+      obs: ``[num_envs, obs_dim]`` current raw observations.
+      ep_return: ``[num_envs]`` undiscounted return of the running episodes.
+      ep_length: ``[num_envs]`` length of the running episodes.
+      last_return: mean return of the most recent update with a completed episode
+        (NaN until one completes).
+      last_length: likewise for episode length.
+      obs_rms: running observation statistics (``None`` if not normalizing).
+      reward_scaler: running return statistics (``None`` if not scaling rewards).
+      kl_beta: adaptive KL coefficient (constant for the clip objective).
+      rng: PRNG key for the next update.
+      update_step: updates done so far (int32).
+      env_steps: environment steps taken so far (int32, exact).
+    """
+
+    params: Any
+    opt_state: Any
+    env_state: Any
+    obs: jax.Array
+    ep_return: jax.Array
+    ep_length: jax.Array
+    last_return: jax.Array
+    last_length: jax.Array
+    obs_rms: RunningMeanStd | None
+    reward_scaler: RewardScaler | None
+    kl_beta: jax.Array
+    rng: jax.Array
+    update_step: jax.Array
+    env_steps: jax.Array
+
+
+@struct.dataclass
+class TrainOutput:
+    """What ``train`` returns.
+
+    Attributes:
+      state: the final :class:`TrainState` (parameters, statistics, ...).
+      metrics: dict of arrays with leading axis ``num_updates`` (see
+        :data:`METRIC_NAMES`); under ``vmap`` an extra leading axis per vmap.
+    """
+
+    state: TrainState
+    metrics: dict[str, jax.Array]
+
+
+class Trainer(NamedTuple):
+    """The pure building blocks behind ``train``.
+
+    Attributes:
+      config: the configuration.
+      env: the environment adapter.
+      networks: the actor-critic functions.
+      init: ``(rng, hparams) -> TrainState``.
+      update: ``(state, hparams) -> (state, metrics)``, one PPO iteration.
+      normalize_obs: ``(state, raw_obs) -> obs`` as the policy sees it (frozen stats).
+    """
+
+    config: PPOConfig
+    env: EnvAdapter
+    networks: Networks
+    init: Callable[[jax.Array, HParams], TrainState]
+    update: Callable[[TrainState, HParams], tuple[TrainState, dict[str, jax.Array]]]
+    normalize_obs: Callable[[TrainState, jax.Array], jax.Array]
+
+
+def resolve_env(config: PPOConfig, env: Any = None, env_params: Any = None) -> EnvAdapter:
+    """The adapter for ``env`` (a gymnax Environment or an adapter) or ``config.env_name``."""
+    if env is None:
+        if env_params is not None:
+            raise ValueError("env_params was given without env; pass both or neither")
+        return make_env(config.env_name, **dict(config.env_kwargs))
+    if hasattr(env, "action_spec") and hasattr(env, "obs_dim"):
+        if env_params is not None:
+            raise ValueError("env_params is only accepted with a gymnax Environment")
+        return env
+    return wrap_gymnax(env, env_params)
+
+
+def _normalize_obs(config: PPOConfig, obs_rms: RunningMeanStd | None, obs: jax.Array):
+    if obs_rms is None:
+        return obs
+    return rms_normalize(obs_rms, obs, config.obs_clip, config.norm_eps)
+
+
+def init_train_state(
+    config: PPOConfig, env: EnvAdapter, nets: Networks, rng: jax.Array, hp: HParams
+) -> TrainState:
+    """Fresh parameters, optimizer state and environments for one run."""
+    rng, k_params, k_env = jax.random.split(rng, 3)
+    params = nets.init(k_params)
+    opt_state = make_optimizer(hp).init(params)
+    obs, env_state = jax.vmap(env.reset)(jax.random.split(k_env, config.num_envs))
+    n = config.num_envs
+    return TrainState(
+        params=params,
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=obs,
+        ep_return=jnp.zeros((n,), jnp.float32),
+        ep_length=jnp.zeros((n,), jnp.int32),
+        last_return=jnp.float32(jnp.nan),
+        last_length=jnp.float32(jnp.nan),
+        obs_rms=rms_init((env.obs_dim,)) if config.normalize_obs else None,
+        reward_scaler=reward_scaler_init(n) if config.normalize_reward else None,
+        kl_beta=jnp.asarray(hp.kl_beta_init, jnp.float32),
+        rng=rng,
+        update_step=jnp.int32(0),
+        env_steps=jnp.int32(0),
+    )
+
+
+def ppo_update(
+    config: PPOConfig, env: EnvAdapter, nets: Networks, state: TrainState, hp: HParams
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """One PPO iteration: rollout, statistics, GAE, K epochs, KL adaptation, metrics."""
+    rng, k_roll, k_upd = jax.random.split(state.rng, 3)
+    normalize = lambda o: _normalize_obs(config, state.obs_rms, o)  # noqa: E731
+    keep_dist = config.objective == "kl_penalty"
+    env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
+        env, nets, state.params, state.env_state, state.obs, state.ep_return,
+        state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
+    )
+    T, N = config.num_steps, config.num_envs
+    done = jnp.logical_or(traj.terminated, traj.truncated)
+
+    # Values of the observations and of the true next observations, one batched pass
+    # with the parameters that collected the data (and the same frozen obs stats).
+    both = jnp.concatenate([traj.obs, normalize(traj.final_obs)], axis=0)
+    both_values = nets.value(state.params, both)
+    values, next_values = both_values[:T], both_values[T:]
+
+    obs_rms = state.obs_rms
+    if obs_rms is not None:
+        obs_rms = rms_update(obs_rms, traj.raw_obs.reshape((T * N, -1)))
+    reward_scaler, rewards = state.reward_scaler, traj.reward
+    if reward_scaler is not None:
+        reward_scaler, rewards = scale_rewards(
+            reward_scaler, traj.reward, done, hp.gamma, config.reward_clip, config.norm_eps
+        )
+
+    advantages, targets = compute_gae(
+        rewards, values, next_values, traj.terminated, done, hp.gamma, hp.gae_lambda
+    )
+
+    flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
+    batch = Batch(
+        obs=flat(traj.obs),
+        action=flat(traj.action),
+        log_prob=flat(traj.log_prob),
+        value=flat(values),
+        advantage=flat(advantages),
+        target=flat(targets),
+        dist=jax.tree.map(flat, traj.dist),
+    )
+    if config.anneal_lr:
+        frac = 1.0 - state.update_step.astype(jnp.float32) / config.num_updates
+        learning_rate = hp.learning_rate * frac
+    else:
+        learning_rate = hp.learning_rate
+    params, opt_state, info = run_epochs(
+        state.params, state.opt_state, batch, k_upd, learning_rate, hp, state.kl_beta,
+        config, nets,
+    )
+
+    kl_beta = state.kl_beta
+    if config.objective == "kl_penalty":
+        new_dist = nets.policy(params, batch.obs)
+        kl = jnp.mean(batch.dist.kl(new_dist))
+        kl_beta = losses.adapt_kl_beta(kl_beta, kl, hp.kl_target)
+
+    count = ep_stats.count
+    safe = jnp.maximum(count, 1).astype(jnp.float32)
+    last_return = jnp.where(count > 0, ep_stats.return_sum / safe, state.last_return)
+    last_length = jnp.where(
+        count > 0, ep_stats.length_sum.astype(jnp.float32) / safe, state.last_length
+    )
+    env_steps = state.env_steps + config.batch_size
+    metrics = {
+        "episode_return": last_return,
+        "episode_length": last_length,
+        "episodes_completed": count,
+        "env_steps": env_steps,
+        "policy_loss": info.policy_loss,
+        "value_loss": info.value_loss,
+        "entropy": info.entropy,
+        "approx_kl": info.approx_kl,
+        "clip_fraction": info.clip_fraction,
+        "explained_variance": losses.explained_variance(values, targets),
+        "learning_rate": jnp.asarray(learning_rate, jnp.float32),
+        "kl_beta": state.kl_beta,
+    }
+    new_state = TrainState(
+        params=params,
+        opt_state=opt_state,
+        env_state=env_state,
+        obs=obs,
+        ep_return=ep_return,
+        ep_length=ep_length,
+        last_return=last_return,
+        last_length=last_length,
+        obs_rms=obs_rms,
+        reward_scaler=reward_scaler,
+        kl_beta=kl_beta,
+        rng=rng,
+        update_step=state.update_step + 1,
+        env_steps=env_steps,
+    )
+    return new_state, metrics
+
+
+def make_trainer(config: PPOConfig, env: Any = None, env_params: Any = None) -> Trainer:
+    """The :class:`Trainer` building blocks for ``config`` (see :func:`make_train`)."""
+    if not isinstance(config, PPOConfig):
+        raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
+    adapter = resolve_env(config, env, env_params)
+    nets = make_networks(
+        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation
+    )
+
+    def init(rng: jax.Array, hp: HParams) -> TrainState:
+        return init_train_state(config, adapter, nets, rng, hp)
+
+    def update(state: TrainState, hp: HParams):
+        return ppo_update(config, adapter, nets, state, hp)
+
+    def normalize_obs(state: TrainState, obs: jax.Array) -> jax.Array:
+        return _normalize_obs(config, state.obs_rms, obs)
+
+    return Trainer(config, adapter, nets, init, update, normalize_obs)
+
+
+def run_updates(
+    trainer: Trainer, state: TrainState, hp: HParams, num_updates: int
+) -> tuple[TrainState, dict[str, jax.Array]]:
+    """``num_updates`` PPO iterations in one ``lax.scan``; metrics stacked per update."""
+    return jax.lax.scan(lambda s, _: trainer.update(s, hp), state, None, length=num_updates)
+
+
+def make_train(
+    config: PPOConfig, env: Any = None, env_params: Any = None
+) -> Callable[..., TrainOutput]:
+    """Builds the pure, jittable, vmappable PPO train function.
+
+    Args:
+      config: a :class:`PPOConfig`.
+      env: optional gymnax ``Environment`` (or a purejaxppo env adapter) to train on
+        instead of ``config.env_name``; ``config.env_name`` is then only a label.
+      env_params: gymnax params for ``env`` (default: ``env.default_params``).
+
+    Returns:
+      ``train(rng, hparams=None) -> TrainOutput``. ``hparams`` (an :class:`HParams`,
+      default ``config.hparams()``) carries the traced hyperparameters, so
+      ``jax.vmap(train)(keys, hparams_batch)`` sweeps them in one compile. Training
+      takes exactly ``config.steps_trained`` env steps (``total_timesteps`` rounded up
+      to whole batches), reported per update in ``metrics["env_steps"]``.
+
+    Raises:
+      ValueError: on a bad config or environment, before anything is compiled.
+    """
+    trainer = make_trainer(config, env, env_params)
+
+    def train(rng: jax.Array, hparams: HParams | None = None) -> TrainOutput:
+        hp = config.hparams() if hparams is None else hparams
+        state = trainer.init(rng, hp)
+        state, metrics = run_updates(trainer, state, hp, config.num_updates)
+        return TrainOutput(state=state, metrics=metrics)
+
+    return train

@@ -1,0 +1,96 @@
+"""Loss terms: values and gradients by hand."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purejaxppo import losses
+
+EPS = 0.2
+
+
+def surrogate(log_ratio, adv):
+    return losses.clipped_surrogate_loss(jnp.asarray(log_ratio), jnp.asarray(adv), EPS)
+
+
+@pytest.mark.parametrize(
+    "ratio,adv,expected_loss,expected_grad_wrt_ratio",
+    [
+        # A > 0: inside the clip the gradient is -A; above 1+eps the objective is flat.
+        (1.1, 2.0, -2.2, -2.0),
+        (1.5, 2.0, -(1.2 * 2.0), 0.0),
+        # A > 0 below 1-eps: min picks the unclipped term, gradient still flows.
+        (0.5, 2.0, -1.0, -2.0),
+        # A < 0: inside the clip gradient is -A; below 1-eps the objective is flat.
+        (0.9, -1.0, 0.9, 1.0),
+        (0.5, -1.0, 0.8, 0.0),
+        # A < 0 above 1+eps: the unclipped (more pessimistic) term is kept.
+        (1.5, -1.0, 1.5, 1.0),
+        # A = 0: zero loss, zero gradient.
+        (1.5, 0.0, 0.0, 0.0),
+        (0.7, 0.0, 0.0, 0.0),
+    ],
+)
+def test_clipped_surrogate_cases(ratio, adv, expected_loss, expected_grad_wrt_ratio):
+    log_ratio = np.log(np.array([ratio], np.float32))
+    loss = surrogate(log_ratio, [adv])
+    assert float(loss) == pytest.approx(expected_loss, rel=1e-5, abs=1e-6)
+    # d loss / d log_ratio = d loss / d ratio * ratio
+    grad = jax.grad(lambda lr: surrogate(lr, jnp.array([adv])))(jnp.asarray(log_ratio))
+    assert float(grad[0]) == pytest.approx(expected_grad_wrt_ratio * ratio, rel=1e-5, abs=1e-6)
+
+
+def test_surrogate_is_batch_mean():
+    log_ratio = jnp.log(jnp.array([1.1, 1.5, 0.5]))
+    adv = jnp.array([2.0, 2.0, -1.0])
+    expected = -np.mean([1.1 * 2.0, 1.2 * 2.0, 0.8 * -1.0])
+    assert float(surrogate(log_ratio, adv)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_kl_beta_adaptation_rule():
+    target = 0.01
+    beta = jnp.float32(1.0)
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(0.001), target)) == 0.5
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(target / 1.5 - 1e-6), target)) == 0.5
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(0.01), target)) == 1.0
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(target / 1.5 + 1e-6), target)) == 1.0
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(target * 1.5 - 1e-6), target)) == 1.0
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(target * 1.5 + 1e-6), target)) == 2.0
+    assert float(losses.adapt_kl_beta(beta, jnp.float32(1.0), target)) == 2.0
+
+
+def test_kl_penalty_loss_value_and_gradient():
+    log_ratio = jnp.log(jnp.array([1.2, 0.8]))
+    adv = jnp.array([1.0, -2.0])
+    kl = jnp.array([0.1, 0.3])
+    beta = 2.0
+    expected = -np.mean([1.2 * 1.0 - 2.0 * 0.1, 0.8 * -2.0 - 2.0 * 0.3])
+    assert float(losses.kl_penalty_loss(log_ratio, adv, kl, beta)) == pytest.approx(expected)
+    grad_kl = jax.grad(lambda k: losses.kl_penalty_loss(log_ratio, adv, k, beta))(kl)
+    np.testing.assert_allclose(np.asarray(grad_kl), [beta / 2, beta / 2], rtol=1e-6)
+
+
+def test_value_loss_plain_and_clipped():
+    values = jnp.array([1.0, 3.0])
+    old = jnp.array([0.0, 0.0])
+    targets = jnp.array([2.0, 0.0])
+    plain = losses.value_loss(values, old, targets, False, 0.5)
+    assert float(plain) == pytest.approx(0.5 * np.mean([1.0, 9.0]))
+    # clipped predictions: [0.5, 0.5] -> squared errors [2.25, 0.25]; max with [1, 9]
+    clipped = losses.value_loss(values, old, targets, True, 0.5)
+    assert float(clipped) == pytest.approx(0.5 * np.mean([2.25, 9.0]))
+
+
+def test_approx_kl_and_clip_fraction():
+    log_ratio = jnp.log(jnp.array([1.0, 1.3, 0.7, 1.1]))
+    assert float(losses.clip_fraction(log_ratio, 0.2)) == pytest.approx(0.5)
+    r = np.array([1.0, 1.3, 0.7, 1.1])
+    assert float(losses.approx_kl(log_ratio)) == pytest.approx(np.mean((r - 1) - np.log(r)), rel=1e-5)
+
+
+def test_explained_variance():
+    t = jnp.array([1.0, 2.0, 3.0, 4.0])
+    assert float(losses.explained_variance(t, t)) == pytest.approx(1.0)
+    assert float(losses.explained_variance(jnp.zeros(4) + t.mean(), t)) == pytest.approx(0.0)
+    assert float(losses.explained_variance(t, jnp.ones(4))) == 0.0
