@@ -49,7 +49,8 @@ class Entry:
 
     Attributes:
       env_name: registered environment name.
-      full_steps: training budget of the full run (steps per seed).
+      full_steps: budget of the full run (steps per seed) when no preset exists; with
+        a preset, the preset's own ``total_timesteps`` is the full budget.
       quick_steps: budget of the ``--quick`` run.
       fallback: PPOConfig fields used when ``PPOConfig.preset`` is unavailable.
       quick_overrides: fields changed in ``--quick`` mode (smaller batches on CPU).
@@ -76,6 +77,8 @@ _CONTROL = dict(
     num_envs=16, num_steps=128, update_epochs=10, num_minibatches=8, learning_rate=1e-3,
     gamma=0.95, ent_coef=0.0, normalize_obs=True, normalize_reward=True,
 )
+# --quick on a CPU: the GPU-sized brax presets (2048-4096 envs) shrink to 32 envs.
+_BRAX_QUICK = dict(num_envs=32, num_steps=64)
 _BRAX = dict(
     num_envs=64, num_steps=64, update_epochs=4, num_minibatches=8, learning_rate=3e-4,
     ent_coef=0.0, gamma=0.99, normalize_obs=True, normalize_reward=True,
@@ -90,19 +93,23 @@ SUITE: tuple[Entry, ...] = (
         "MountainCarContinuous-v0", 1_000_000, 500_000,
         dict(_CONTROL, gamma=0.99, ent_coef=0.01), "92 (gymnax-blines)",
     ),
-    Entry("Asterix-MinAtar", 10_000_000, 500_000, _MINATAR, "15 (gymnax-blines)"),
-    Entry("Breakout-MinAtar", 10_000_000, 500_000, _MINATAR, "28 (gymnax-blines)"),
-    Entry("Freeway-MinAtar", 10_000_000, 500_000, _MINATAR, "58 (gymnax-blines)"),
-    Entry("SpaceInvaders-MinAtar", 10_000_000, 500_000, _MINATAR, "131 (gymnax-blines)"),
+    Entry("Asterix-MinAtar", 10_000_000, 250_000, _MINATAR, "15 (gymnax-blines)"),
+    Entry("Breakout-MinAtar", 10_000_000, 250_000, _MINATAR, "28 (gymnax-blines)"),
+    Entry("Freeway-MinAtar", 10_000_000, 250_000, _MINATAR, "58 (gymnax-blines)"),
+    Entry("SpaceInvaders-MinAtar", 10_000_000, 250_000, _MINATAR, "131 (gymnax-blines)"),
     Entry(
         "brax/hopper", 10_000_000, 65_536, _BRAX, "2052 (cleanrl MuJoCo Hopper, 1M; not brax)",
-        brax=True, quick_seeds=2,
+        brax=True, quick_seeds=2, quick_overrides=_BRAX_QUICK,
     ),
     Entry(
         "brax/halfcheetah", 10_000_000, 32_768, _BRAX,
         "2906 (cleanrl MuJoCo HalfCheetah, 1M; not brax)", brax=True, quick_seeds=2,
+        quick_overrides=_BRAX_QUICK,
     ),
-    Entry("brax/ant", 50_000_000, 65_536, _BRAX, "~8000 (brax, 50M)", brax=True, quick_seeds=2),
+    Entry(
+        "brax/ant", 50_000_000, 65_536, _BRAX, "~8000 (brax, 50M)", brax=True, quick_seeds=2,
+        quick_overrides=_BRAX_QUICK,
+    ),
 )
 ENTRIES = {e.env_name: e for e in SUITE}
 
@@ -115,17 +122,19 @@ def build_config(entry: Entry, quick: bool, steps: int | None = None) -> tuple[P
       quick: apply the entry's ``quick_overrides`` and quick budget.
       steps: explicit budget per seed, overriding both budgets.
     """
-    budget = steps or (entry.quick_steps if quick else entry.full_steps)
     overrides: dict[str, Any] = dict(entry.quick_overrides) if quick else {}
     try:
         base = PPOConfig.preset(entry.env_name)
         source = "preset"
+        full = base.total_timesteps
     except (ImportError, AttributeError, KeyError, ValueError):
         base = PPOConfig(env_name=entry.env_name, **entry.fallback)
         source = "fallback"
-    # Keep total_timesteps >= one batch even for tiny budgets.
-    total = max(budget, base.num_envs * base.num_steps)
-    return base.replace(total_timesteps=total, **overrides), source
+        full = entry.full_steps
+    budget = steps or (entry.quick_steps if quick else full)
+    # Keep total_timesteps >= one batch (of the overridden sizes) for tiny budgets.
+    batch = overrides.get("num_envs", base.num_envs) * overrides.get("num_steps", base.num_steps)
+    return base.replace(total_timesteps=max(budget, batch), **overrides), source
 
 
 def run_entry(config: PPOConfig, seeds: int, key: int = 0) -> dict[str, Any]:
