@@ -22,6 +22,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -200,6 +202,42 @@ def render_markdown(results: list[dict[str, Any]], quick: bool) -> str:
     return f"Mode: {mode}\n\n" + markdown_table(headers, rows)
 
 
+def _run_in_subprocess(env_name: str, args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
+    """Runs one env of the suite in a fresh process (isolated, with a timeout, one retry).
+
+    A fresh process per env keeps compile caches and memory from piling up, and a
+    stuck run (seen once on the shared 2-core machine: all XLA threads idle in a
+    futex wait) costs one timeout instead of the whole suite.
+    """
+    part = out_dir / f".part_{env_name.replace('/', '_')}.json"
+    cmd = [sys.executable, os.path.abspath(__file__), "--envs", env_name,
+           "--out-dir", str(out_dir), "--part-json", str(part)]
+    if args.quick:
+        cmd.append("--quick")
+    if args.seeds is not None:
+        cmd += ["--seeds", str(args.seeds)]
+    if args.steps is not None:
+        cmd += ["--steps", str(args.steps)]
+    error = "no result"
+    for attempt in range(2):
+        part.unlink(missing_ok=True)
+        try:
+            proc = subprocess.run(cmd, timeout=args.env_timeout, capture_output=True, text=True)
+        except subprocess.TimeoutExpired:
+            error = f"timeout after {args.env_timeout} s (attempt {attempt + 1})"
+            print(f"{env_name}: {error}", flush=True)
+            continue
+        lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(env_name + ":")]
+        print("\n".join(lines), flush=True)
+        if part.exists():
+            res = json.loads(part.read_text())
+            part.unlink()
+            return res
+        error = f"exit {proc.returncode}: " + (proc.stderr.strip().splitlines() or [""])[-1][:200]
+        break
+    return {"env_name": env_name, "error": error}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -214,6 +252,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-brax", action="store_true", help="skip the brax envs")
     parser.add_argument("--out-dir", default=None,
                         help="output folder (default results/learning[_quick])")
+    parser.add_argument("--env-timeout", type=int, default=900,
+                        help="seconds before one env's subprocess is abandoned (retried once)")
+    parser.add_argument("--in-process", action="store_true",
+                        help="run every env in this process instead of one subprocess each")
+    parser.add_argument("--part-json", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     names = list(ENTRIES) if args.envs == "all" else [n.strip() for n in args.envs.split(",")]
@@ -249,6 +292,9 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     suite_t0 = time.perf_counter()
+    if not args.in_process and args.part_json is None:
+        results = [_run_in_subprocess(entry.env_name, args, out_dir) for entry, _, _ in plans]
+        plans = []
     for entry, config, source in plans:
         seeds = args.seeds or (entry.quick_seeds if args.quick else 16)
         try:
@@ -267,6 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         res["curve_png"] = str(png)
         results.append(res)
+        if args.part_json:
+            Path(args.part_json).write_text(json.dumps(res))
         print(
             f"{entry.env_name}: IQM {_fmt(res['iqm'])} [{_fmt(res['ci95'][0])}, "
             f"{_fmt(res['ci95'][1])}] over {seeds} seeds x {fmt_steps(res['steps_per_seed'])}; "
@@ -277,6 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         (out_dir / "learning.json").write_text(json.dumps(
             {"machine": machine_info(), "quick": args.quick, "results": results}, indent=1))
 
+    if args.part_json:
+        return 0 if all("error" not in r for r in results) else 1
     summary = {
         "machine": machine_info(),
         "quick": args.quick,
