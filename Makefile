@@ -28,3 +28,17 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) runs results .pytest_cache
+
+# Benchmarks and notebooks (issue #6). Results land in benchmarks/results/.
+.PHONY: bench-learning bench-learning-quick bench-sweep bench-pytorch notebooks
+bench-learning-quick: $(STAMP)
+	$(PY) benchmarks/learning.py --quick --out-dir benchmarks/results/learning_quick
+bench-learning: $(STAMP)
+	$(PY) benchmarks/learning.py --out-dir benchmarks/results/learning
+bench-sweep: $(STAMP)
+	$(PY) benchmarks/throughput.py --sweep all --out benchmarks/results/throughput_sweep.json
+bench-pytorch: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/vs_pytorch.py --out benchmarks/results/vs_pytorch.json
+notebooks: $(STAMP)
+	$(PY) notebooks/make_notebooks.py

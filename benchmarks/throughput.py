@@ -9,19 +9,31 @@ For one config this measures
 
 both compiled first (compile time reported separately), then timed interleaved
 (env, train, env, train, ...) ``--repeats`` times; medians are reported together with
-their ratio. Writes JSON.
+their ratio, and the process's peak memory (``ru_maxrss``; JAX device
+``peak_bytes_in_use`` where the backend reports it). Writes JSON.
+
+``--sweep`` measures many such points, each in its own subprocess (so peak memory and
+compile caches are per point): steps/s vs ``num_envs`` (4 -> 4096 on CPU, -> 65536 on
+GPU) and vs vmapped seeds (1 -> 256), for a discrete and a continuous env. For the
+seeds sweep the env-only ceiling steps ``num_envs * seeds`` environments, as many as
+the vmapped trainer steps. Writes JSON, a Markdown table and a PNG.
 
     python benchmarks/throughput.py                       # default CartPole config
     python benchmarks/throughput.py --env Pendulum-v1 --num-envs 16 --out results/tp.json
+    python benchmarks/throughput.py --sweep all --out results/throughput_sweep.json
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
+import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,11 +79,35 @@ def _timed(fn, arg) -> float:
     return time.perf_counter() - start
 
 
-def measure(config: PPOConfig, seeds: int = 1, repeats: int = 3) -> dict:
-    """Compiles and times env-only and training; returns a JSON-ready dict."""
+def peak_memory() -> dict:
+    """Peak host RSS of this process and, where reported, the device's peak bytes (MiB)."""
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    out = {"peak_rss_mib": kib / 1024.0 if sys.platform != "darwin" else kib / 2**20}
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # noqa: BLE001 - some backends do not implement memory_stats
+        stats = {}
+    peak = stats.get("peak_bytes_in_use")
+    out["device_peak_mib"] = None if peak is None else peak / 2**20
+    return out
+
+
+def measure(
+    config: PPOConfig, seeds: int = 1, repeats: int = 3, env_only_all_seeds: bool = False
+) -> dict:
+    """Compiles and times env-only and training; returns a JSON-ready dict.
+
+    Args:
+      config: the PPO configuration (its ``steps_trained`` steps are timed per seed).
+      seeds: seeds vmapped in one program (1: no vmap).
+      repeats: interleaved (env-only, train) timing pairs; medians are reported.
+      env_only_all_seeds: step ``num_envs * seeds`` envs in the env-only ceiling (the
+        same number of parallel envs the vmapped trainer steps) instead of ``num_envs``.
+    """
     total_steps = config.steps_trained
     env_steps_per_env = total_steps // config.num_envs
-    env_fn = make_env_only(config.env_name, config.num_envs, env_steps_per_env, config.env_kwargs)
+    env_count = config.num_envs * (seeds if env_only_all_seeds else 1)
+    env_fn = make_env_only(config.env_name, env_count, env_steps_per_env, config.env_kwargs)
     train_fn = make_train(config)
     key = jax.random.PRNGKey(0)
     if seeds > 1:
@@ -92,7 +128,7 @@ def measure(config: PPOConfig, seeds: int = 1, repeats: int = 3) -> dict:
     for _ in range(repeats):
         env_times.append(_timed(env_compiled, key))
         train_times.append(_timed(train_compiled, train_key))
-    env_sps = total_steps / statistics.median(env_times)
+    env_sps = env_count * env_steps_per_env / statistics.median(env_times)
     train_sps = seeds * total_steps / statistics.median(train_times)
     return {
         "env_name": config.env_name,
@@ -109,6 +145,8 @@ def measure(config: PPOConfig, seeds: int = 1, repeats: int = 3) -> dict:
         "env_only_compile_s": env_compile,
         "train_compile_s": train_compile,
         "repeats": repeats,
+        "env_only_num_envs": env_count,
+        **peak_memory(),
     }
 
 
@@ -123,6 +161,164 @@ def machine_info() -> dict:
     }
 
 
+NUM_ENVS_CPU = (4, 32, 256, 1024, 4096)
+NUM_ENVS_GPU = (4, 64, 1024, 4096, 16384, 65536)
+SEEDS = (1, 8, 64, 256)
+
+
+def sweep_points(kind: str, envs: list[str], backend: str) -> list[dict]:
+    """The (env, num_envs, seeds) points of a sweep kind: ``num_envs``, ``seeds``, ``all``."""
+    points = []
+    for env in envs:
+        if kind in ("num_envs", "all"):
+            grid = NUM_ENVS_GPU if backend == "gpu" else NUM_ENVS_CPU
+            points += [{"sweep": "num_envs", "env": env, "num_envs": n, "seeds": 1} for n in grid]
+        if kind in ("seeds", "all"):
+            points += [{"sweep": "seeds", "env": env, "num_envs": 4, "seeds": s} for s in SEEDS]
+    return points
+
+
+def point_timesteps(num_envs: int, num_steps: int, seeds: int, target: int) -> int:
+    """Steps per seed so that all seeds together take about ``target`` steps (>= 2 updates)."""
+    batch = num_envs * num_steps
+    updates = max(2, round(target / seeds / batch))
+    return updates * batch
+
+
+def run_point(point: dict, args) -> dict:
+    """Measures one sweep point in a fresh subprocess; returns its result (or error)."""
+    steps = point_timesteps(point["num_envs"], args.num_steps, point["seeds"], args.point_steps)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "point.json"
+        cmd = [
+            sys.executable, os.path.abspath(__file__), "--env", point["env"],
+            "--num-envs", str(point["num_envs"]), "--num-steps", str(args.num_steps),
+            "--total-timesteps", str(steps), "--seeds", str(point["seeds"]),
+            "--repeats", str(args.repeats), "--out", str(out),
+        ]
+        if point["sweep"] == "seeds":
+            cmd.append("--env-only-all-seeds")
+        t0 = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=args.point_timeout
+            )
+        except subprocess.TimeoutExpired:
+            return {**point, "error": f"timeout after {args.point_timeout} s"}
+        wall = time.perf_counter() - t0
+        if proc.returncode != 0 or not out.exists():
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            return {**point, "error": f"exit {proc.returncode}: {tail[:200]}"}
+        result = json.loads(out.read_text())
+    result.pop("machine", None)
+    result.pop("config", None)
+    return {**point, **result, "subprocess_wall_s": wall}
+
+
+def plot_sweep(results: list[dict], path: Path) -> Path:
+    """One PNG: steps/s (train solid, env-only dashed) and train/env-only ratio per sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8), dpi=100)
+    for row, (sweep, xkey, xlabel) in enumerate(
+        [("num_envs", "num_envs", "num_envs (1 seed)"),
+         ("seeds", "seeds", "vmapped seeds (4 envs each)")]
+    ):
+        ok = [r for r in results if r["sweep"] == sweep and "error" not in r]
+        for i, env in enumerate(sorted({r["env"] for r in ok})):
+            pts = sorted((r for r in ok if r["env"] == env), key=lambda r: r[xkey])
+            x = [r[xkey] for r in pts]
+            color = f"C{i}"
+            axes[row, 0].plot(x, [r["train_steps_per_s"] for r in pts], "o-", color=color,
+                              label=f"{env} train")
+            axes[row, 0].plot(x, [r["env_only_steps_per_s"] for r in pts], "s--", color=color,
+                              alpha=0.6, label=f"{env} env-only")
+            axes[row, 1].plot(x, [r["train_over_env_only"] for r in pts], "o-", color=color,
+                              label=env)
+        axes[row, 0].set(xscale="log", yscale="log", xlabel=xlabel,
+                         ylabel="env steps/s (all seeds)")
+        axes[row, 1].set(xscale="log", xlabel=xlabel, ylabel="train / env-only")
+        for ax in axes[row]:
+            ax.grid(alpha=0.3, which="both")
+            if ax.lines:
+                ax.legend(fontsize=8)
+    fig.suptitle(f"purejaxppo throughput ({jax.default_backend()})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def sweep_markdown(results: list[dict]) -> str:
+    """A Markdown table of all sweep points."""
+    lines = [
+        "| sweep | env | num_envs | seeds | steps/seed | env-only steps/s | train steps/s "
+        "| train/env-only | compile s (train) | peak RSS MiB | device peak MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        if "error" in r:
+            lines.append(f"| {r['sweep']} | {r['env']} | {r['num_envs']} | {r['seeds']} "
+                         f"| - | - | - | {r['error']} | - | - | - |")
+            continue
+        dev = r.get("device_peak_mib")
+        lines.append(
+            f"| {r['sweep']} | {r['env']} | {r['num_envs']} | {r['seeds']} "
+            f"| {r['steps_per_seed']:,} | {r['env_only_steps_per_s']:,.0f} "
+            f"| {r['train_steps_per_s']:,.0f} | {r['train_over_env_only']:.3f} "
+            f"| {r['train_compile_s']:.1f} | {r['peak_rss_mib']:,.0f} "
+            f"| {'-' if dev is None else f'{dev:,.0f}'} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def run_sweep(args) -> int:
+    """Runs the ``--sweep`` points, writes JSON, Markdown and PNG next to ``--out``."""
+    envs = [e.strip() for e in args.sweep_envs.split(",") if e.strip()]
+    for env in envs:
+        try:
+            PPOConfig(env_name=env)
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+    points = sweep_points(args.sweep, envs, jax.default_backend())
+    out = Path(args.out)
+    results = []
+    t0 = time.perf_counter()
+    for point in points:
+        res = run_point(point, args)
+        results.append(res)
+        if "error" in res:
+            print(f"{point}: {res['error']}", flush=True)
+        else:
+            print(
+                f"{res['sweep']:8s} {res['env']:12s} num_envs={res['num_envs']:6d} "
+                f"seeds={res['seeds']:4d}: env-only {res['env_only_steps_per_s']:12,.0f} "
+                f"train {res['train_steps_per_s']:12,.0f} ratio {res['train_over_env_only']:.3f} "
+                f"compile {res['train_compile_s']:.1f} s rss {res['peak_rss_mib']:,.0f} MiB",
+                flush=True,
+            )
+    summary = {
+        "machine": machine_info(),
+        "sweep": args.sweep,
+        "num_steps": args.num_steps,
+        "point_steps": args.point_steps,
+        "repeats": args.repeats,
+        "sweep_wall_s": time.perf_counter() - t0,
+        "results": results,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=1))
+    out.with_suffix(".md").write_text(sweep_markdown(results))
+    png = plot_sweep(results, out.with_suffix(".png"))
+    print(f"sweep wall time {summary['sweep_wall_s']:.0f} s -> {out}, {png}")
+    return 0 if all("error" not in r for r in results) else 1
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--env", default="CartPole-v1")
@@ -131,8 +327,29 @@ def main(argv=None) -> int:
     parser.add_argument("--total-timesteps", type=int, default=500_000)
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default="results/throughput.json")
+    parser.add_argument("--out", default=None,
+                        help="JSON path (default results/throughput.json, "
+                             "results/throughput_sweep.json with --sweep)")
+    parser.add_argument("--env-only-all-seeds", action="store_true",
+                        help="env-only ceiling steps num_envs * seeds envs")
+    parser.add_argument("--sweep", choices=["none", "num_envs", "seeds", "all"], default="none",
+                        help="measure a grid of points, one subprocess each")
+    parser.add_argument("--sweep-envs", default="CartPole-v1,Pendulum-v1",
+                        help="comma-separated envs of the sweep (a discrete and a continuous)")
+    parser.add_argument("--point-steps", type=int, default=400_000,
+                        help="sweep: env steps per timed train call, all seeds together")
+    parser.add_argument("--point-timeout", type=int, default=600,
+                        help="sweep: seconds before a point is abandoned")
     args = parser.parse_args(argv)
+    for name in ("seeds", "repeats", "point_steps", "point_timeout"):
+        if getattr(args, name) < 1:
+            print(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}",
+                  file=sys.stderr)
+            return 2
+    if args.sweep != "none":
+        args.out = args.out or "results/throughput_sweep.json"
+        return run_sweep(args)
+    args.out = args.out or "results/throughput.json"
     try:
         config = PPOConfig(
             env_name=args.env, num_envs=args.num_envs, num_steps=args.num_steps,
@@ -142,7 +359,7 @@ def main(argv=None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     result = {"machine": machine_info(), "config": config.to_dict()}
-    result.update(measure(config, args.seeds, args.repeats))
+    result.update(measure(config, args.seeds, args.repeats, args.env_only_all_seeds))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))

@@ -98,6 +98,10 @@ class PPOConfig:
       obs_clip: clip normalized observations to [-obs_clip, obs_clip].
       reward_clip: clip scaled rewards to [-reward_clip, reward_clip].
       norm_eps: epsilon added to variances before dividing.
+      reward_scale: positive constant multiplying the rewards used for training (GAE
+        targets, before ``normalize_reward``); reported episode returns stay
+        unscaled. Static: it is folded into the compiled program (brax-style
+        "reward scaling"; ``1.0`` leaves the program unchanged).
       env_kwargs: extra keyword arguments for the environment factory, as a tuple of
         ``(name, value)`` pairs (kept hashable), e.g. ``(("backend", "spring"),)``.
     """
@@ -130,6 +134,7 @@ class PPOConfig:
     obs_clip: float = 10.0
     reward_clip: float = 10.0
     norm_eps: float = 1e-8
+    reward_scale: float = 1.0
     env_kwargs: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
@@ -197,7 +202,7 @@ class PPOConfig:
         return cls(**data)
 
     @classmethod
-    def preset(cls, env_name: str, **overrides: Any) -> PPOConfig:
+    def preset(cls, env_name: str, /, **overrides: Any) -> PPOConfig:
         """Tuned hyperparameters for ``env_name`` (see ``purejaxppo.presets``)."""
         from purejaxppo.presets import preset_config
 
@@ -224,7 +229,7 @@ def _validate(c: PPOConfig) -> None:
         if not _is_int(value) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     for name in ("learning_rate", "clip_eps", "vf_clip_eps", "max_grad_norm", "adam_eps",
-                 "kl_target", "obs_clip", "reward_clip", "norm_eps"):
+                 "kl_target", "obs_clip", "reward_clip", "norm_eps", "reward_scale"):
         value = getattr(c, name)
         if not _is_number(value) or not value > 0 or not math.isfinite(value):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")

@@ -192,10 +192,13 @@ def ppo_update(
     obs_rms = state.obs_rms
     if obs_rms is not None:
         obs_rms = rms_update(obs_rms, traj.raw_obs.reshape((T * N, -1)))
+    # Training rewards only: episode statistics above use the raw traj.reward.
     reward_scaler, rewards = state.reward_scaler, traj.reward
+    if config.reward_scale != 1.0:
+        rewards = rewards * jnp.float32(config.reward_scale)
     if reward_scaler is not None:
         reward_scaler, rewards = scale_rewards(
-            reward_scaler, traj.reward, done, hp.gamma, config.reward_clip, config.norm_eps
+            reward_scaler, rewards, done, hp.gamma, config.reward_clip, config.norm_eps
         )
 
     advantages, targets = compute_gae(
