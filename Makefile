@@ -9,6 +9,10 @@ EXTRAS ?= dev
 
 .PHONY: train test bench install clean
 
+# Single-threaded Eigen on XLA:CPU: avoids an intermittent thread-pool hang and costs
+# nothing measurable for these small networks (see conftest.py).
+export XLA_FLAGS ?= --xla_cpu_multi_thread_eigen=false
+
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -21,7 +25,7 @@ train: $(STAMP)
 	$(PY) -m purejaxppo train --env CartPole-v1 --total-timesteps 500000 --seeds 4 --out runs/cartpole
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 --durations=15 -q
+	$(PY) -m pytest -n 2 --durations=15 -q --timeout=1200
 
 bench: $(STAMP)
 	$(PY) benchmarks/throughput.py --out results/throughput.json

@@ -81,7 +81,8 @@ class PPOConfig:
       gamma: discount factor in [0, 1] (traced).
       gae_lambda: GAE lambda in [0, 1] (traced).
       clip_eps: PPO ratio clip epsilon (traced).
-      clip_vloss: clip the value loss around the old value predictions.
+      clip_vloss: clip the value loss around the old value predictions (on by
+        default, as in cleanrl's and purejaxrl's PPO).
       vf_clip_eps: epsilon of the value clipping (traced; used if ``clip_vloss``).
       vf_coef: value loss coefficient (traced).
       ent_coef: entropy bonus coefficient (traced).
@@ -117,7 +118,7 @@ class PPOConfig:
     gamma: float = 0.99
     gae_lambda: float = 0.95
     clip_eps: float = 0.2
-    clip_vloss: bool = False
+    clip_vloss: bool = True
     vf_clip_eps: float = 0.2
     vf_coef: float = 0.5
     ent_coef: float = 0.01

@@ -13,6 +13,7 @@ def test_defaults_are_the_cartpole_settings():
         2.5e-4, True, 0.99, 0.95, 0.2)
     assert (c.vf_coef, c.ent_coef, c.max_grad_norm, c.adam_eps) == (0.5, 0.01, 0.5, 1e-5)
     assert (c.activation, c.hidden_sizes, c.objective) == ("tanh", (64, 64), "clip")
+    assert (c.clip_vloss, c.vf_clip_eps, c.norm_adv) == (True, 0.2, True)
     assert c.batch_size == 512 and c.minibatch_size == 128
 
 
