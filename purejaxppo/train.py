@@ -6,6 +6,14 @@ normalization statistics, computes GAE and runs K epochs of minibatch updates; a
 it traces into a single program, so ``jax.jit(train)`` compiles once and
 ``jax.vmap(train)`` trains many seeds (or hyperparameter settings) at once.
 
+Observation normalization is frozen within an update: the rollout (and the value
+estimates used for GAE) normalize with ``state.obs_rms`` as it was at the START of the
+update; the rollout's raw observations are merged into the statistics afterwards, so
+the statistics are exactly those of every observation the policy has been shown.
+They live in :class:`TrainState` (one set per seed under ``vmap``), never in the env
+state. ``config.reward_scale`` multiplies the rewards used for training only;
+reported episode returns are always the raw ones.
+
 The pieces are also available separately (:func:`make_trainer`) for chunked
 training, checkpointing and sharding.
 """

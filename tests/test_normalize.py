@@ -1,4 +1,5 @@
-"""Tests for purejaxppo.normalize (running statistics and reward scaling)."""
+"""Tests for purejaxppo.normalize (running statistics and reward scaling) and for
+observation normalization inside the trainer (end of the file)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import struct
 
+from purejaxppo import PPOConfig, make_train
+from purejaxppo.envs.base import ActionSpec, StepResult
 from purejaxppo.normalize import (
     RewardScaler,
     RunningMeanStd,
@@ -16,6 +20,8 @@ from purejaxppo.normalize import (
     rms_update,
     scale_rewards,
 )
+from purejaxppo.rollout import collect_rollout
+from purejaxppo.train import make_trainer
 
 OBS_SHAPE = (3,)
 BATCH_SIZES = (7, 1, 32, 13)
@@ -189,3 +195,153 @@ def test_scale_rewards_vmap_over_seeds_with_traced_hyperparameters() -> None:
         np.testing.assert_allclose(float(scalers.return_rms.var[s]), ref.var(), rtol=1e-3)
         expected = np.asarray(streams[s][0])[-chunk:] / np.sqrt(ref.var() + 1e-8)
         np.testing.assert_allclose(scaled[s, -chunk:], expected, rtol=1e-3)
+
+
+# =========================================================================== trainer
+# Observation normalization inside the trainer.
+#
+# * The final ``TrainState.obs_rms`` equals the numpy mean / population variance of
+#   every raw observation the policy was shown during the rollouts, under ``jit`` and
+#   under ``vmap`` over seeds (each seed keeps its own statistics).
+# * The statistics live in the train state, not in the environment state.
+# * Within an update the rollout is normalized with the statistics from the START of
+#   the update (frozen); the rollout's raw observations are merged in afterwards.
+#
+# The statistics test uses a "lockstep" environment whose observations do not depend
+# on the actions: ``obs_t = base + g(t)`` with ``base`` drawn once per environment at
+# reset, and no episode ever ends. So the observations the policy saw are known
+# exactly from ``base`` (read back from the final env state) and the step count.
+
+NUM_ENVS, NUM_STEPS, NUM_UPDATES, SEEDS = 4, 16, 3, 3
+
+
+@struct.dataclass
+class LockstepState:
+    base: jax.Array
+    t: jax.Array
+
+
+def _g(t: jax.Array) -> jax.Array:
+    t = jnp.asarray(t, jnp.float32)
+    return jnp.stack([t / 10.0, jnp.sin(t), jnp.zeros_like(t)])
+
+
+def _g_np(t: np.ndarray) -> np.ndarray:
+    t = t.astype(np.float64)
+    return np.stack([t / 10.0, np.sin(t), np.zeros_like(t)], axis=-1)
+
+
+class LockstepEnv:
+    """Action-independent observations ``base + g(t)``; never terminates or truncates."""
+
+    name = "lockstep"
+    obs_dim = 3
+    action_spec = ActionSpec(discrete=True, num_actions=2)
+
+    def reset(self, key: jax.Array):
+        base = jax.random.normal(key, (3,)) * jnp.array([1.0, 0.5, 2.0]) + jnp.array(
+            [3.0, -1.0, 0.5]
+        )
+        state = LockstepState(base=base, t=jnp.int32(0))
+        return base + _g(0), state
+
+    def step(self, key: jax.Array, state: LockstepState, action: jax.Array) -> StepResult:
+        nxt = LockstepState(base=state.base, t=state.t + 1)
+        obs = state.base + _g(nxt.t)
+        return StepResult(
+            obs=obs, state=nxt, reward=jnp.float32(1.0), terminated=jnp.bool_(False),
+            truncated=jnp.bool_(False), final_obs=obs,
+        )
+
+
+def _config(**kw) -> PPOConfig:
+    return PPOConfig(
+        env_name="CartPole-v1", num_envs=NUM_ENVS, num_steps=NUM_STEPS,
+        num_minibatches=2, update_epochs=1,
+        total_timesteps=NUM_ENVS * NUM_STEPS * NUM_UPDATES, normalize_obs=True, **kw,
+    )
+
+
+def _expected_stats(base: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """numpy mean/var of all rollout observations for envs with bases ``[N, 3]``."""
+    t = np.arange(NUM_STEPS * NUM_UPDATES)  # the policy sees obs_0 ... obs_{UT-1}
+    seen = base[:, None, :].astype(np.float64) + _g_np(t)[None]
+    seen = seen.reshape(-1, 3)
+    return seen.mean(0), seen.var(0)
+
+
+@pytest.fixture(scope="module")
+def vmapped_output():  # noqa: D103
+    train = jax.jit(jax.vmap(make_train(_config(), env=LockstepEnv())))
+    return train(jax.random.split(jax.random.PRNGKey(0), SEEDS))
+
+
+def test_obs_rms_equals_numpy_stats_of_rollout_observations_under_jit() -> None:
+    out = jax.jit(make_train(_config(), env=LockstepEnv()))(jax.random.PRNGKey(7))
+    rms = out.state.obs_rms
+    mean, var = _expected_stats(np.asarray(out.state.env_state.base))
+    assert float(rms.count) == NUM_ENVS * NUM_STEPS * NUM_UPDATES
+    np.testing.assert_allclose(np.asarray(rms.mean), mean, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(rms.var), var, rtol=1e-5, atol=1e-5)
+
+
+def test_each_seed_has_its_own_statistics_under_vmap(vmapped_output) -> None:
+    rms = vmapped_output.state.obs_rms
+    bases = np.asarray(vmapped_output.state.env_state.base)  # [seeds, envs, 3]
+    assert rms.mean.shape == (SEEDS, 3)
+    for s in range(SEEDS):
+        mean, var = _expected_stats(bases[s])
+        np.testing.assert_allclose(np.asarray(rms.mean[s]), mean, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(np.asarray(rms.var[s]), var, rtol=1e-5, atol=1e-5)
+    # Different seeds drew different start states, hence different statistics.
+    assert not np.allclose(np.asarray(rms.mean[0]), np.asarray(rms.mean[1]))
+
+
+def test_statistics_are_in_the_train_state_not_the_env_state(vmapped_output) -> None:
+    state = vmapped_output.state
+    assert state.obs_rms is not None
+    env_leaves = jax.tree.leaves(state.env_state)
+    assert all(leaf is not state.obs_rms.mean for leaf in env_leaves)
+    assert isinstance(state.env_state, LockstepState)  # nothing added by the trainer
+    off = jax.jit(make_train(_config().replace(normalize_obs=False), env=LockstepEnv()))(
+        jax.random.PRNGKey(0)
+    )
+    assert off.state.obs_rms is None
+
+
+def test_rollout_uses_stats_frozen_at_the_start_of_the_update() -> None:
+    """Replays one update's rollout by hand and checks the trainer did the same.
+
+    Pendulum's dynamics depend on the actions, so if the trainer had normalized the
+    rollout with statistics updated during the rollout, the sampled actions and thus
+    the environment state after the update would differ from this replay.
+    """
+    config = PPOConfig(
+        env_name="Pendulum-v1", num_envs=4, num_steps=32, num_minibatches=2,
+        update_epochs=1, total_timesteps=4 * 32 * 3, normalize_obs=True,
+    )
+    trainer = make_trainer(config)
+    hp = config.hparams()
+    update = jax.jit(lambda s: trainer.update(s, hp)[0])
+    state = jax.jit(lambda k: trainer.init(k, hp))(jax.random.PRNGKey(1))
+    state = update(update(state))  # non-trivial statistics
+    after = update(state)
+
+    def replay(stats):
+        k_roll = jax.random.split(state.rng, 3)[1]
+        normalize = lambda o: trainer.normalize_obs(state.replace(obs_rms=stats), o)  # noqa: E731
+        return collect_rollout(
+            trainer.env, trainer.networks, state.params, state.env_state, state.obs,
+            state.ep_return, state.ep_length, k_roll, config.num_steps, normalize, False,
+        )
+
+    frozen = jax.jit(replay)(state.obs_rms)
+    _, next_obs, _, _, traj, _ = frozen
+    np.testing.assert_allclose(np.asarray(after.obs), np.asarray(next_obs), rtol=1e-6)
+    # Statistics are updated with the rollout's RAW observations afterwards.
+    expected = rms_update(state.obs_rms, traj.raw_obs.reshape((-1, trainer.env.obs_dim)))
+    np.testing.assert_allclose(np.asarray(after.obs_rms.mean), np.asarray(expected.mean), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(after.obs_rms.var), np.asarray(expected.var), rtol=1e-6)
+    # Sanity: with other statistics the policy would have acted differently.
+    other = jax.jit(replay)(expected)
+    assert not np.allclose(np.asarray(other[1]), np.asarray(after.obs))
