@@ -34,11 +34,8 @@ from purejaxppo import PPOConfig, make_train, make_trainer
 from purejaxppo.rollout import collect_rollout
 from purejaxppo.update import Batch, random_permutation, run_epochs
 
-
-def _random_actions(spec, key, n):
-    if spec.discrete:
-        return jax.random.randint(key, (n,), 0, spec.num_actions)
-    return jax.random.uniform(key, (n, spec.action_dim), minval=-1.0, maxval=1.0)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from throughput import make_env_only  # noqa: E402
 
 
 def build(config: PPOConfig) -> dict:
@@ -46,24 +43,8 @@ def build(config: PPOConfig) -> dict:
     trainer = make_trainer(config)
     env, nets, hp = trainer.env, trainer.networks, config.hparams()
     n, steps, updates = config.num_envs, config.num_steps, config.num_updates
-    total = updates * steps
-
-    def env_loop(key, emit: bool):
-        obs, state = jax.vmap(env.reset)(jax.random.split(key, n))
-
-        def body(carry, _):
-            state, key, acc = carry
-            key, k_act, k_step = jax.random.split(key, 3)
-            res = jax.vmap(env.step)(
-                jax.random.split(k_step, n), state, _random_actions(env.action_spec, k_act, n)
-            )
-            out = res.reward.sum() + res.obs.sum() + res.final_obs.sum()
-            if emit:
-                return (res.state, key, acc), out
-            return (res.state, key, acc + out), None
-
-        (_, _, acc), ys = jax.lax.scan(body, (state, key, 0.0), None, length=total)
-        return acc if ys is None else ys.sum()
+    env_only = make_env_only(config.env_name, n, updates * steps)
+    env_only_trajectory = make_env_only(config.env_name, n, updates * steps, emit_per_step=True)
 
     def rollout_only(key):
         state = trainer.init(key, hp)
@@ -110,8 +91,8 @@ def build(config: PPOConfig) -> dict:
 
     train = make_train(config)
     return {
-        "env_only": lambda k: env_loop(k, False),
-        "env_only_trajectory": lambda k: env_loop(k, True),
+        "env_only": env_only,
+        "env_only_trajectory": env_only_trajectory,
         "rollout": rollout_only,
         "shuffle": shuffle_only,
         "epochs": epochs_only,
