@@ -430,9 +430,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path): leaf
             for path, leaf in jax.tree_util.tree_flatten_with_path(params)[0]
         }
-        # Every process saves its own copy of the (replicated) parameters so that they
-        # can be compared; logs and checkpoints proper come from process 0 only.
-        np.savez(out_dir / f"params_process{jax.process_index()}.npz", **flat)
+        # Every process saves its own copy of the (replicated) parameters and the
+        # observations of its own envs, so that they can be compared; logs and
+        # checkpoints proper come from process 0 only.
+        local_obs = np.concatenate(
+            [np.asarray(s.data) for s in out.state.obs.addressable_shards], axis=0
+        )
+        np.savez(
+            out_dir / f"process{jax.process_index()}.npz", local_obs=local_obs,
+            **{"params/" + k: v for k, v in flat.items()},
+        )
         if is_main_process():
             (out_dir / "metrics.json").write_text(json.dumps(summary, indent=1))
     if is_main_process():
