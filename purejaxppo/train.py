@@ -279,14 +279,27 @@ def ppo_update(
     return new_state, metrics
 
 
-def make_trainer(config: PPOConfig, env: Any = None, env_params: Any = None) -> Trainer:
+def make_trainer(
+    config: PPOConfig,
+    env: Any = None,
+    env_params: Any = None,
+    *,
+    mesh: Any = None,
+    data_axis: str = "data",
+) -> Trainer:
     """The :class:`Trainer` building blocks for ``config`` (see :func:`make_train`)."""
     if not isinstance(config, PPOConfig):
         raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
+    if mesh is not None:
+        from purejaxppo import distributed
+
+        mesh = distributed.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
     nets = make_networks(
         adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation
     )
+    if mesh is not None:
+        nets = distributed.shard_networks(nets, mesh, data_axis)
 
     def init(rng: jax.Array, hp: HParams) -> TrainState:
         return init_train_state(config, adapter, nets, rng, hp)
@@ -297,7 +310,10 @@ def make_trainer(config: PPOConfig, env: Any = None, env_params: Any = None) -> 
     def normalize_obs(state: TrainState, obs: jax.Array) -> jax.Array:
         return _normalize_obs(config, state.obs_rms, obs)
 
-    return Trainer(config, adapter, nets, init, update, normalize_obs)
+    trainer = Trainer(config, adapter, nets, init, update, normalize_obs)
+    if mesh is not None:
+        trainer = distributed.shard_trainer(trainer, mesh, data_axis)
+    return trainer
 
 
 def run_updates(
@@ -308,7 +324,12 @@ def run_updates(
 
 
 def make_train(
-    config: PPOConfig, env: Any = None, env_params: Any = None
+    config: PPOConfig,
+    env: Any = None,
+    env_params: Any = None,
+    *,
+    mesh: Any = None,
+    data_axis: str = "data",
 ) -> Callable[..., TrainOutput]:
     """Builds the pure, jittable, vmappable PPO train function.
 
@@ -317,6 +338,12 @@ def make_train(
       env: optional gymnax ``Environment`` (or a purejaxppo env adapter) to train on
         instead of ``config.env_name``; ``config.env_name`` is then only a label.
       env_params: gymnax params for ``env`` (default: ``env.default_params``).
+      mesh: optional ``jax.sharding.Mesh`` (see ``purejaxppo.distributed.make_mesh``)
+        to split the ``num_envs`` environments of this run over the devices of its
+        ``data_axis``: data-parallel training with replicated parameters, the same
+        results as ``mesh=None`` up to float reduction order. ``None`` (default):
+        no sharding annotations at all.
+      data_axis: the mesh axis the environments are split over.
 
     Returns:
       ``train(rng, hparams=None) -> TrainOutput``. ``hparams`` (an :class:`HParams`,
@@ -326,9 +353,10 @@ def make_train(
       to whole batches), reported per update in ``metrics["env_steps"]``.
 
     Raises:
-      ValueError: on a bad config or environment, before anything is compiled.
+      ValueError: on a bad config, environment or mesh (e.g. ``num_envs`` not
+        divisible by the devices of ``data_axis``), before anything is compiled.
     """
-    trainer = make_trainer(config, env, env_params)
+    trainer = make_trainer(config, env, env_params, mesh=mesh, data_axis=data_axis)
 
     def train(rng: jax.Array, hparams: HParams | None = None) -> TrainOutput:
         hp = config.hparams() if hparams is None else hparams
