@@ -51,3 +51,94 @@ def plot_learning_curves(
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_curves_ci(
+    env_steps: np.ndarray,
+    curves: dict[str, np.ndarray],
+    path: str | Path,
+    title: str = "",
+    confidence: float = 0.95,
+) -> Path:
+    """Saves a PNG of IQM learning curves with bootstrap CI bands over seeds.
+
+    Args:
+      env_steps: ``[num_updates]`` cumulative env steps (x axis).
+      curves: ``{label: [num_seeds, num_updates]}`` episode returns, one line each;
+        with a single label the per-seed mean is drawn too.
+      path: output PNG path.
+      title: plot title.
+      confidence: CI coverage of the band.
+    """
+    from purejaxppo.stats import curve_iqm_ci
+
+    plt = _pyplot()
+    x = np.asarray(env_steps)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (label, returns) in enumerate(curves.items()):
+        returns = np.atleast_2d(np.asarray(returns, np.float64))
+        center, low, high = curve_iqm_ci(returns, confidence)
+        color = colors[i % len(colors)]
+        ax.fill_between(x, low, high, color=color, alpha=0.2)
+        ax.plot(x, center, color=color, linewidth=2,
+                label=f"{label} IQM, {confidence:.0%} CI ({len(returns)} seeds)")
+        if len(curves) == 1:
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                ax.plot(x, np.nanmean(returns, axis=0), color=color, linestyle="--",
+                        linewidth=1, label="mean")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
+    """Saves a PNG of the final return (IQM with CI, mean as a dot) per grid point.
+
+    Args:
+      summary: :meth:`purejaxppo.sweep.SweepResult.summary` output.
+      path: output PNG path.
+      title: plot title.
+    """
+    plt = _pyplot()
+    rows = summary["points"]
+    labels = [", ".join(f"{k}={v:g}" for k, v in r["params"].items()) for r in rows]
+    fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(rows) + 2), 4.5), dpi=100)
+    for i, row in enumerate(rows):
+        s = row["final_return"]
+        if s["iqm"] is None:
+            continue
+        best = summary["best"] is not None and summary["best"]["point"] == row["point"]
+        ax.errorbar(i, s["iqm"], yerr=[[s["iqm"] - s["iqm_ci"][0]], [s["iqm_ci"][1] - s["iqm"]]],
+                    fmt="s", color="tab:red" if best else "tab:blue", capsize=4)
+        ax.plot(i, s["mean"], "o", color="black", markersize=3)
+    ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize="small")
+    ax.set_ylabel("final episode return (IQM, 95% CI; dot: mean)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

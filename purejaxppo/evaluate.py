@@ -1,0 +1,169 @@
+"""Evaluate a trained policy on fresh episodes, fully jitted and vmappable.
+
+:func:`make_evaluate` builds a pure ``eval_fn(params, obs_rms, rng) -> EvalResult`` that
+runs ``num_episodes`` environments in parallel until each has finished its FIRST
+episode (terminated or truncated), acting with the mode of the policy distribution
+(``deterministic=True``) or a sample. Observation normalization uses the frozen
+statistics of the train state; nothing is updated. :func:`evaluate` is the convenient
+front end that takes a :class:`TrainOutput` / :class:`TrainState` (one run or a batch of
+seeds) and caches the compiled program per config.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from purejaxppo.config import PPOConfig
+from purejaxppo.train import TrainOutput, TrainState, _normalize_obs, make_trainer
+
+
+class EvalResult(NamedTuple):
+    """Per-episode evaluation results (an extra leading axis per vmapped run).
+
+    Attributes:
+      returns: ``[num_episodes]`` undiscounted episode returns.
+      lengths: ``[num_episodes]`` episode lengths.
+      finished: ``[num_episodes]`` whether the episode ended within ``max_steps``.
+    """
+
+    returns: jax.Array
+    lengths: jax.Array
+    finished: jax.Array
+
+
+def _check(num_episodes: Any, deterministic: Any, max_steps: Any) -> None:
+    if isinstance(num_episodes, bool) or not isinstance(num_episodes, int) or num_episodes <= 0:
+        raise ValueError(f"num_episodes must be a positive integer, got {num_episodes!r}")
+    if not isinstance(deterministic, bool):
+        raise ValueError(f"deterministic must be True or False, got {deterministic!r}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps <= 0:
+        raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
+
+
+def make_evaluate(
+    config: PPOConfig,
+    num_episodes: int,
+    deterministic: bool = True,
+    max_steps: int = 100_000,
+    env: Any = None,
+    env_params: Any = None,
+) -> Callable[[Any, Any, jax.Array], EvalResult]:
+    """Builds the pure evaluation function.
+
+    Args:
+      config: the config the policy was trained with.
+      num_episodes: episodes to run (in parallel, one per environment).
+      deterministic: act with the distribution's mode instead of sampling.
+      max_steps: safety bound on steps per episode (episodes still running are
+        reported with ``finished=False``).
+      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+
+    Returns:
+      ``eval_fn(params, obs_rms, rng) -> EvalResult``; jit- and vmap-compatible.
+    """
+    _check(num_episodes, deterministic, max_steps)
+    trainer = make_trainer(config, env, env_params)
+    adapter, nets = trainer.env, trainer.networks
+
+    def eval_fn(params: Any, obs_rms: Any, rng: jax.Array) -> EvalResult:
+        rng, k_reset = jax.random.split(rng)
+        obs, env_state = jax.vmap(adapter.reset)(jax.random.split(k_reset, num_episodes))
+        zeros = jnp.zeros((num_episodes,), jnp.float32)
+        carry = (env_state, obs, zeros, jnp.zeros((num_episodes,), jnp.int32),
+                 jnp.zeros((num_episodes,), bool), jnp.int32(0), rng)
+
+        def cond(c):
+            return jnp.logical_and(~jnp.all(c[4]), c[5] < max_steps)
+
+        def body(c):
+            env_state, obs, ret, length, done, step, rng = c
+            rng, k_act, k_step = jax.random.split(rng, 3)
+            dist = nets.policy(params, _normalize_obs(config, obs_rms, obs))
+            action = dist.mode() if deterministic else dist.sample(k_act)
+            res = jax.vmap(adapter.step)(jax.random.split(k_step, num_episodes), env_state,
+                                         action)
+            active = ~done
+            ret = ret + jnp.where(active, res.reward.astype(jnp.float32), 0.0)
+            length = length + active.astype(jnp.int32)
+            done = done | res.terminated | res.truncated
+            return res.state, res.obs, ret, length, done, step + 1, rng
+
+        _, _, ret, length, done, _, _ = jax.lax.while_loop(cond, body, carry)
+        return EvalResult(ret, length, done)
+
+    return eval_fn
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(config: PPOConfig, num_episodes: int, deterministic: bool, max_steps: int,
+              batched: bool) -> Callable:
+    fn = make_evaluate(config, num_episodes, deterministic, max_steps)
+    return jax.jit(jax.vmap(fn) if batched else fn)
+
+
+def evaluate(
+    config: PPOConfig,
+    train_output: TrainOutput | TrainState,
+    rng: jax.Array,
+    num_episodes: int,
+    deterministic: bool = True,
+    *,
+    max_steps: int = 100_000,
+    env: Any = None,
+    env_params: Any = None,
+) -> EvalResult:
+    """Runs ``num_episodes`` fresh episodes with the trained policy.
+
+    Args:
+      config: the config of the run.
+      train_output: a :class:`TrainOutput` or :class:`TrainState`, of one run or of a
+        batch of runs with one leading seed axis (then every run is evaluated, each
+        with its own key from ``jax.random.split(rng, num_seeds)``).
+      rng: PRNG key.
+      num_episodes: episodes per run.
+      deterministic: act with the mode of the policy distribution.
+      max_steps: safety bound on episode length.
+      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+
+    Returns:
+      :class:`EvalResult` with arrays ``[num_episodes]`` or ``[num_seeds, num_episodes]``.
+
+    Raises:
+      ValueError: on bad arguments or parameters that do not fit ``config``.
+    """
+    if not isinstance(config, PPOConfig):
+        raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
+    state = train_output.state if isinstance(train_output, TrainOutput) else train_output
+    if not isinstance(state, TrainState):
+        raise ValueError(
+            f"train_output must be a TrainOutput or TrainState, got {type(train_output).__name__}"
+        )
+    _check(num_episodes, deterministic, max_steps)
+    trainer = make_trainer(config, env, env_params)
+    single = jax.eval_shape(trainer.networks.init, jax.random.PRNGKey(0))
+    want = [tuple(x.shape) for x in jax.tree.leaves(single)]
+    have = [tuple(np.shape(x)) for x in jax.tree.leaves(state.params)]
+    if have == want:
+        batched = False
+    elif len(have) == len(want) and all(h[1:] == w for h, w in zip(have, want)) and len(
+        {h[0] for h in have}
+    ) == 1:
+        batched = True
+    else:
+        raise ValueError(
+            f"the parameters do not fit the config's networks: expected leaf shapes {want} "
+            f"(optionally with one leading seed axis), got {have}"
+        )
+    if env is None and env_params is None:
+        fn = _compiled(config, num_episodes, deterministic, max_steps, batched)
+    else:
+        fn = make_evaluate(config, num_episodes, deterministic, max_steps, env, env_params)
+        fn = jax.jit(jax.vmap(fn) if batched else fn)
+    if batched:
+        rng = jax.random.split(rng, have[0][0])
+    return fn(state.params, state.obs_rms, rng)
