@@ -9,9 +9,6 @@ EXTRAS ?= dev
 
 .PHONY: train test bench install clean
 
-# Single-threaded Eigen on XLA:CPU: avoids an intermittent thread-pool hang and costs
-# nothing measurable for these small networks (see conftest.py).
-export XLA_FLAGS ?= --xla_cpu_multi_thread_eigen=false
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
