@@ -98,3 +98,17 @@ def test_resume_with_a_different_config_is_refused(train_dir, tmp_path):
     lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "different config" in lines[0], res.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_corrupt_checkpoint_is_one_line(train_dir, tmp_path):
+    import shutil
+
+    bad = tmp_path / "bad"
+    shutil.copytree(train_dir / "checkpoints", bad)
+    for path in (bad / "4" / "state").rglob("*"):
+        if path.is_file() and path.parent.name == "d":
+            path.write_bytes(path.read_bytes()[:100])
+    res = run_cli("evaluate", str(bad))
+    assert res.returncode == 2
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "unreadable or corrupt" in lines[0], res.stderr

@@ -4,11 +4,14 @@ from purejaxppo.runtime import apply_cpu_workaround
 
 apply_cpu_workaround()
 
+import importlib  # noqa: E402
+
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-import purejaxppo.sweep as sweep_mod  # noqa: E402
+# ``purejaxppo.sweep`` the attribute is the function; fetch the module itself.
+sweep_mod = importlib.import_module("purejaxppo.sweep")
 from purejaxppo import PPOConfig, make_train  # noqa: E402
 from purejaxppo.stats import bootstrap_ci, iqm, summarize  # noqa: E402
 
