@@ -9,6 +9,10 @@
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo.envs import env_names, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
+from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from purejaxppo.evaluate import EvalResult, evaluate, make_evaluate
+from purejaxppo.loop import ChunkInfo, train_in_chunks
+from purejaxppo.sweep import SweepResult, sweep
 from purejaxppo.train import (
     METRIC_NAMES,
     Trainer,
@@ -21,6 +25,16 @@ from purejaxppo.train import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "Checkpoint",
+    "ChunkInfo",
+    "EvalResult",
+    "SweepResult",
+    "evaluate",
+    "load_checkpoint",
+    "make_evaluate",
+    "save_checkpoint",
+    "sweep",
+    "train_in_chunks",
     "HParams",
     "METRIC_NAMES",
     "PPOConfig",

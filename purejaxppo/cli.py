@@ -17,6 +17,7 @@ import argparse
 import dataclasses
 import importlib.util
 import json
+import logging
 import os
 import sys
 import time
@@ -466,6 +467,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from purejaxppo.runtime import apply_cpu_workaround
 
     apply_cpu_workaround()
+    # orbax reads arrays in asyncio tasks; when a corrupt checkpoint fails several of
+    # them, asyncio would also log each one. The ValueError below is the one report.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
         command = _COMMANDS.get(args.command)
@@ -475,4 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (CLIError, ValueError) as err:
         message = " ".join(str(err).split())
         print(f"purejaxppo: error: {message}", file=sys.stderr)
+        if "unreadable or corrupt" in message:
+            # orbax's failed reads leave callbacks that print tracebacks when the
+            # interpreter shuts down; end now so the error stays one line.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
