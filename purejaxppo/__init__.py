@@ -6,6 +6,17 @@
 >>> out = jax.jit(train)(jax.random.PRNGKey(0))
 """
 
+import os as _os
+
+# XLA:CPU can stall the vmapped train program for good on small hosts (see
+# purejaxppo/runtime.py). The flags only take effect if set before JAX starts its
+# backend, so they are added here, at import; a value the user set is never
+# overridden, and PUREJAXPPO_NO_XLA_WORKAROUND=1 turns this off.
+if not _os.environ.get("PUREJAXPPO_NO_XLA_WORKAROUND"):
+    from purejaxppo.runtime import apply_cpu_workaround as _apply_cpu_workaround
+
+    _apply_cpu_workaround()
+
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo.envs import env_names, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae

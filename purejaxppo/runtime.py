@@ -12,8 +12,8 @@ Neither costs anything measurable for this library's small networks
 (``benchmarks/throughput.py``: 167-171k steps/s on the default CartPole config with
 or without them). :func:`apply_cpu_workaround` appends whichever of the two the user
 has not set; it must run before the first JAX computation in the process and does
-nothing for GPU/TPU programs. The CLI, the benchmarks and the test suite call it;
-importing the library does not.
+nothing for GPU/TPU programs. ``import purejaxppo`` calls it (opt out with
+``PUREJAXPPO_NO_XLA_WORKAROUND=1``), as do the CLI, the benchmarks and the tests.
 """
 
 from __future__ import annotations

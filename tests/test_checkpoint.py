@@ -1,19 +1,15 @@
 """Checkpoints: round trip, resume equivalence, corrupt files, config mismatch."""
 
-from purejaxppo.runtime import apply_cpu_workaround
+import shutil
+from pathlib import Path
 
-apply_cpu_workaround()
+import jax
+import numpy as np
+import pytest
 
-import shutil  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from purejaxppo import PPOConfig, make_train  # noqa: E402
-from purejaxppo.checkpoint import latest_step, load_checkpoint, save_checkpoint  # noqa: E402
-from purejaxppo.loop import ChunkInfo, train_in_chunks  # noqa: E402
+from purejaxppo import PPOConfig, make_train
+from purejaxppo.checkpoint import latest_step, load_checkpoint, save_checkpoint
+from purejaxppo.loop import ChunkInfo, train_in_chunks
 
 CONFIG = PPOConfig(total_timesteps=512 * 6, normalize_obs=True, normalize_reward=True)
 RNG = jax.random.PRNGKey(3)

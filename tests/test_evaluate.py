@@ -1,14 +1,10 @@
 """Evaluation of a trained CartPole policy: jitted, vmappable, frozen statistics."""
 
-from purejaxppo.runtime import apply_cpu_workaround
+import jax
+import numpy as np
+import pytest
 
-apply_cpu_workaround()
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from purejaxppo import PPOConfig, evaluate, make_evaluate, make_train  # noqa: E402
+from purejaxppo import PPOConfig, evaluate, make_evaluate, make_train
 
 # A bigger batch with a higher learning rate reaches 500 within 300k steps (~5 s).
 CONFIG = PPOConfig(total_timesteps=300_000, num_envs=16, num_steps=64, learning_rate=1e-3)

@@ -1,19 +1,15 @@
 """Sweeps compile once, match separate runs, and refuse static fields; stats."""
 
-from purejaxppo.runtime import apply_cpu_workaround
+import importlib
 
-apply_cpu_workaround()
-
-import importlib  # noqa: E402
-
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import jax
+import numpy as np
+import pytest
 
 # ``purejaxppo.sweep`` the attribute is the function; fetch the module itself.
 sweep_mod = importlib.import_module("purejaxppo.sweep")
-from purejaxppo import PPOConfig, make_train  # noqa: E402
-from purejaxppo.stats import bootstrap_ci, iqm, summarize  # noqa: E402
+from purejaxppo import PPOConfig, make_train
+from purejaxppo.stats import bootstrap_ci, iqm, summarize
 
 CONFIG = PPOConfig(total_timesteps=512 * 3)
 GRID = {"learning_rate": [1e-4, 2e-3]}
