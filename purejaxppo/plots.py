@@ -45,6 +45,11 @@ def plot_learning_curves(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
+    return _save(fig, plt, path)
+
+
+def _save(fig, plt, path: str | Path) -> Path:
+    """Lays out, writes the PNG (creating its folder) and closes the figure."""
     fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,12 +109,7 @@ def plot_curves_ci(
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize="small")
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, plt, path)
 
 
 def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
@@ -136,9 +136,4 @@ def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
     ax.set_ylabel("final episode return (IQM, 95% CI; dot: mean)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return _save(fig, plt, path)
