@@ -1,9 +1,13 @@
-"""Repository-wide pytest set-up, loaded before any test module imports jax.
+"""Repository-wide pytest set-up.
 
-Applies the XLA:CPU hang workaround (see ``purejaxppo/runtime.py``); subprocesses and
-notebook kernels inherit the environment variable.
+Tests run with the defaults every user gets: ``import purejaxppo`` sets no XLA flags
+(see ``purejaxppo/runtime.py``). CLI subprocesses started by the tests get a
+throw-away compilation cache directory so they never write to the user's home.
 """
 
-from purejaxppo.runtime import apply_cpu_workaround
+import os
+import tempfile
 
-apply_cpu_workaround()
+os.environ.setdefault(
+    "PUREJAXPPO_CACHE_DIR", tempfile.mkdtemp(prefix="purejaxppo-test-cache-")
+)

@@ -36,9 +36,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()  # before JAX starts its backend (see purejaxppo/runtime.py)
 import jax
 import numpy as np
 

@@ -13,9 +13,6 @@ import argparse
 import json
 import time
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()
 
 import jax  # noqa: E402
 

@@ -43,9 +43,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()  # before JAX starts its backend (see purejaxppo/runtime.py)
 import jax
 import jax.numpy as jnp
 

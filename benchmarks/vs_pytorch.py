@@ -29,9 +29,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()  # before JAX starts its backend (see purejaxppo/runtime.py)
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -8,11 +8,10 @@
 
 import os as _os
 
-# XLA:CPU can stall the vmapped train program for good on small hosts (see
-# purejaxppo/runtime.py). The flags only take effect if set before JAX starts its
-# backend, so they are added here, at import; a value the user set is never
-# overridden, and PUREJAXPPO_NO_XLA_WORKAROUND=1 turns this off.
-if not _os.environ.get("PUREJAXPPO_NO_XLA_WORKAROUND"):
+# ``import purejaxppo`` leaves XLA_FLAGS alone (see purejaxppo/runtime.py for the
+# stall these flags were once set against, and its real fix). The old flags remain
+# available on request: PUREJAXPPO_XLA_WORKAROUND=1.
+if _os.environ.get("PUREJAXPPO_XLA_WORKAROUND"):
     from purejaxppo.runtime import apply_cpu_workaround as _apply_cpu_workaround
 
     _apply_cpu_workaround()

@@ -146,7 +146,33 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="(re)draw the plots of a train or sweep output dir")
     plot.add_argument("run", help="output dir of train or sweep")
+    for command in (train, sweep, ev, plot):
+        _add_cache_flags(command)
     return parser
+
+
+def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the persistent compilation cache (see ``purejaxppo/runtime.py``)."""
+    parser.add_argument(
+        "--compile-cache-dir", default=None, metavar="DIR",
+        help="persistent compilation cache directory (default: $PUREJAXPPO_CACHE_DIR, "
+        "else ~/.cache/purejaxppo/jax)",
+    )
+    parser.add_argument(
+        "--no-compile-cache", action="store_true",
+        help="do not read or write the persistent compilation cache "
+        "(also: PUREJAXPPO_COMPILE_CACHE=0)",
+    )
+
+
+def _configure_compile_cache(args: argparse.Namespace) -> None:
+    from purejaxppo import runtime
+
+    if args.no_compile_cache or runtime.compile_cache_disabled_by_env():
+        if args.compile_cache_dir is not None:
+            raise CLIError("--compile-cache-dir and --no-compile-cache exclude each other")
+        return
+    runtime.enable_compilation_cache(args.compile_cache_dir)
 
 
 # ------------------------------------------------------------------------------ files
@@ -266,13 +292,18 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         keys = jax.random.split(key, seeds)
         train = jax.jit(jax.vmap(make_train(config)))
+        from purejaxppo.runtime import compile_cache_counts
+
+        hits = compile_cache_counts()["hits"]
         start = time.perf_counter()
         compiled = train.lower(keys).compile()
         timing["compile_s"] = time.perf_counter() - start
+        timing["compile_cache_hit"] = compile_cache_counts()["hits"] > hits
         start = time.perf_counter()
         out = jax.block_until_ready(compiled(keys))
         timing["train_s"] = time.perf_counter() - start
-        print(f"compile {timing['compile_s']:.1f} s, train {timing['train_s']:.1f} s "
+        cached = " (from the compilation cache)" if timing["compile_cache_hit"] else ""
+        print(f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
               f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)")
     metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
     final = metrics["episode_return"][:, -1]
@@ -464,14 +495,12 @@ _COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``purejaxppo`` console script; returns the exit status."""
-    from purejaxppo.runtime import apply_cpu_workaround
-
-    apply_cpu_workaround()
     # orbax reads arrays in asyncio tasks; when a corrupt checkpoint fails several of
     # them, asyncio would also log each one. The ValueError below is the one report.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
     try:
         args = build_parser().parse_args(argv)
+        _configure_compile_cache(args)
         command = _COMMANDS.get(args.command)
         if command is None:
             raise CLIError(f"unknown command {args.command!r}")

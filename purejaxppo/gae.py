@@ -14,6 +14,7 @@ def compute_gae(
     done: jax.Array,
     gamma: float | jax.Array,
     gae_lambda: float | jax.Array,
+    unroll: int = 1,
 ) -> tuple[jax.Array, jax.Array]:
     r"""GAE(gamma, lambda) advantages and value targets by a reverse ``lax.scan``.
 
@@ -38,6 +39,8 @@ def compute_gae(
       done: ``[T, ...]`` bool/0-1, episode ended (terminated or truncated).
       gamma: discount factor.
       gae_lambda: GAE lambda.
+      unroll: time steps per iteration of the compiled loop (``lax.scan``'s
+        ``unroll``); the result does not depend on it.
 
     Returns:
       ``(advantages, targets)``, both ``[T, ...]`` like ``values``.
@@ -54,6 +57,6 @@ def compute_gae(
         return adv, adv
 
     _, advantages = jax.lax.scan(
-        backward, jnp.zeros_like(values[0]), (deltas, decay), reverse=True
+        backward, jnp.zeros_like(values[0]), (deltas, decay), reverse=True, unroll=unroll
     )
     return advantages, advantages + values

@@ -6,7 +6,8 @@ an opaque parameter pytree, so nothing outside this module depends on Flax Linen
 Architecture (the PPO defaults): separate actor and critic MLPs with the same hidden
 sizes, orthogonal initialization with gain sqrt(2) for hidden layers, 0.01 for the
 policy head and 1.0 for the value head, zero biases. Continuous policies have a
-state-independent ``log_std`` parameter initialised to 0.
+state-independent ``log_std`` parameter initialised to 0. The orthogonal
+initializer is :func:`purejaxppo.initializers.orthogonal` (no LAPACK call: see there).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import jax.numpy as jnp
 
 from purejaxppo.distributions import Categorical, DiagGaussian
 from purejaxppo.envs.base import ActionSpec
+from purejaxppo.initializers import orthogonal
 
 _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
     "tanh": jnp.tanh,
@@ -44,13 +46,13 @@ class MLP(nn.Module):
         for width in self.hidden_sizes:
             x = nn.Dense(
                 width,
-                kernel_init=nn.initializers.orthogonal(math.sqrt(2.0)),
+                kernel_init=orthogonal(math.sqrt(2.0)),
                 bias_init=nn.initializers.zeros,
             )(x)
             x = act(x)
         return nn.Dense(
             self.out_size,
-            kernel_init=nn.initializers.orthogonal(self.head_scale),
+            kernel_init=orthogonal(self.head_scale),
             bias_init=nn.initializers.zeros,
         )(x)
 

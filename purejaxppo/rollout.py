@@ -43,6 +43,43 @@ class EpisodeStats(NamedTuple):
     count: jax.Array
 
 
+ENV_KEY_IMPL = "philox4x32"
+
+
+def env_step_keys(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+    """One PRNG key per env step, as typed Philox-4x32 keys.
+
+    Environments draw their own randomness from the key of every step (gymnax's
+    auto-reset alone splits it and samples a start state). With JAX's default
+    Threefry keys each of those draws compiles, on CPU, to a rolled 5-iteration loop
+    of ~20 tiny kernels (``jax/_src/random/threefry2x32.py``: ``use_rolled_loops``
+    on CPU), executed inside every step of the rollout loop. Philox-4x32-10 is an
+    equally standard counter-based generator whose lowering is straight-line code
+    that fuses into one kernel. The key words are drawn from ``key`` (Threefry) in
+    ONE batched call outside the loop, so results stay a pure function of ``key``
+    and are identical under ``vmap``.
+
+    Args:
+      key: a PRNG key (raw ``uint32[2]`` or typed).
+      shape: leading shape of the keys, e.g. ``(num_steps, num_envs)``.
+
+    Returns:
+      Typed key array of ``shape`` (raw split keys if ``ENV_KEY_IMPL`` is None).
+    """
+    n = 1
+    for dim in shape:
+        n *= dim
+    keys = jax.random.split(key, n)
+    if jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key):
+        if ENV_KEY_IMPL is None or str(jax.random.key_impl(keys)) == ENV_KEY_IMPL:
+            return keys.reshape(shape)
+        keys = jax.random.key_data(keys)[..., :2]
+    if ENV_KEY_IMPL is None:
+        return keys.reshape(shape + keys.shape[1:])
+    data = keys.reshape(shape + (2,))
+    return jax.random.wrap_key_data(data, impl=ENV_KEY_IMPL)
+
+
 def collect_rollout(
     env: EnvAdapter,
     nets: Networks,
@@ -55,6 +92,7 @@ def collect_rollout(
     num_steps: int,
     normalize: Any,
     keep_dist: bool,
+    unroll: int = 1,
 ):
     """Steps ``num_envs`` environments ``num_steps`` times with the current policy.
 
@@ -70,15 +108,15 @@ def collect_rollout(
       num_steps: T.
       normalize: ``obs -> obs`` applied before the policy sees an observation.
       keep_dist: store the behaviour distribution in the transitions.
+      unroll: env steps per iteration of the compiled loop (``lax.scan``'s
+        ``unroll``; results do not depend on it).
 
     Returns:
       ``(env_state, obs, ep_return, ep_length, transitions, episode_stats)``.
     """
     num_envs = obs.shape[0]
     k_env, k_act = jax.random.split(key)
-    env_keys = jax.random.split(k_env, num_steps * num_envs).reshape(
-        (num_steps, num_envs) + k_env.shape
-    )
+    env_keys = env_step_keys(k_env, (num_steps, num_envs))
     spec = nets.action_spec
     dist_cls = Categorical if spec.discrete else DiagGaussian
     noise = dist_cls.noise(k_act, (num_steps, num_envs, spec.action_dim))
@@ -117,6 +155,7 @@ def collect_rollout(
 
     zero_stats = EpisodeStats(jnp.float32(0.0), jnp.int32(0), jnp.int32(0))
     (env_state, obs, ep_return, ep_length, stats), transitions = jax.lax.scan(
-        one_step, (env_state, obs, ep_return, ep_length, zero_stats), (env_keys, noise)
+        one_step, (env_state, obs, ep_return, ep_length, zero_stats), (env_keys, noise),
+        unroll=unroll,
     )
     return env_state, obs, ep_return, ep_length, transitions, stats

@@ -1,24 +1,45 @@
-"""Process-level XLA:CPU settings that must be applied before JAX starts its backend.
+"""Process-level JAX settings: the persistent compilation cache and XLA:CPU flags.
 
-On small CPU hosts (seen on this project's 2-core machine with jax 0.10.2) the vmapped
-train program can stall for good: every XLA worker thread parks in a futex and
-``block_until_ready`` never returns. Two flags each avoided it in our runs and are
-reported elsewhere for the same symptom (PyAutoFit issues #1528/#1530):
+**Compilation cache.** :func:`enable_compilation_cache` points JAX's persistent
+compilation cache at a directory (default :func:`default_cache_dir`:
+``$PUREJAXPPO_CACHE_DIR``, else ``$XDG_CACHE_HOME/purejaxppo/jax``, else
+``~/.cache/purejaxppo/jax``), so a second process that builds the same train program
+loads the compiled executable instead of compiling it again. The CLI (and so
+``make train``) turns it on unless ``--no-compile-cache`` is given or
+``PUREJAXPPO_COMPILE_CACHE=0`` is set, and reports whether the train program came
+from the cache. Library users opt in by calling it.
 
-* ``--xla_cpu_enable_concurrency_optimized_scheduler=false``
-* ``--xla_cpu_multi_thread_eigen=false``
+**The stall and the flags that once "fixed" it.** Up to version 0.1.0,
+``import purejaxppo`` appended ``--xla_cpu_enable_concurrency_optimized_scheduler=false``
+and ``--xla_cpu_multi_thread_eigen=false`` to ``XLA_FLAGS``, because
+``jit(vmap(train))`` could hang forever on a 2-core host. Native stacks of a hung
+process (``benchmarks/stall_repro.py``, jax/jaxlib 0.10.2) show the real cause: the
+orthogonal initializer's batched QR (``lapack_sgeqrf_ffi``) runs
+``jax::ParallelBatchMap``, which queues work on the XLA intra-op pool it is itself
+running on and blocks; two such calls at once (actor and critic) occupy both workers
+of a 2-thread pool and nothing is left to run the queued work. The flags only
+changed how often two QR calls overlapped (256 seeds still hung with them) and the
+scheduler flag cost 35% of training speed. The fix is in the program:
+:mod:`purejaxppo.initializers` builds orthogonal matrices without LAPACK, so the
+train program of every gymnax env has no custom call at all. ``import purejaxppo``
+now leaves ``XLA_FLAGS`` alone.
 
-Neither costs anything measurable for this library's small networks
-(``benchmarks/throughput.py``: 167-171k steps/s on the default CartPole config with
-or without them). :func:`apply_cpu_workaround` appends whichever of the two the user
-has not set; it must run before the first JAX computation in the process and does
-nothing for GPU/TPU programs. ``import purejaxppo`` calls it (opt out with
-``PUREJAXPPO_NO_XLA_WORKAROUND=1``), as do the CLI, the benchmarks and the tests.
+:func:`apply_cpu_workaround` still adds the old flags for whoever wants them (or
+``PUREJAXPPO_XLA_WORKAROUND=1`` at import); ``PUREJAXPPO_NO_XLA_WORKAROUND=1``
+keeps every purejaxppo entry point from touching ``XLA_FLAGS`` even then. Programs
+that contain batched LAPACK calls of their own (e.g. brax/MJX physics: Cholesky
+``lapack_spotrf_ffi`` and ``lapack_strsm_ffi``) are exposed to the same jaxlib
+pattern only when two such calls run at the same time. Within one brax step they
+run one after the other, and a vmapped brax train of 16, 64 and 256 seeds
+(``benchmarks/stall_repro.py --env brax/inverted_pendulum``) completed here without
+any flag; ``tests/test_stall.py`` keeps the gymnax programs free of custom calls
+and stress-tests 16/64/256 seeds under a timeout.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 CPU_WORKAROUND_FLAGS = (
     ("--xla_cpu_enable_concurrency_optimized_scheduler", "false"),
@@ -27,13 +48,98 @@ CPU_WORKAROUND_FLAGS = (
 
 
 def apply_cpu_workaround() -> bool:
-    """Adds the flags above to ``XLA_FLAGS``, never overriding a value already set.
+    """Adds the old XLA:CPU flags to ``XLA_FLAGS`` (opt-in; not needed by purejaxppo).
+
+    A flag the user already set is never overridden, and nothing is done when
+    ``PUREJAXPPO_NO_XLA_WORKAROUND`` is set. It only takes effect if called before
+    JAX starts its backend. See the module docstring for why these flags are no
+    longer applied by default (they cost ~35% of CPU training speed and did not
+    prevent the stall).
 
     Returns:
       ``True`` if any flag was added.
     """
+    if os.environ.get("PUREJAXPPO_NO_XLA_WORKAROUND"):
+        return False
     flags = os.environ.get("XLA_FLAGS", "")
     added = [f"{name}={value}" for name, value in CPU_WORKAROUND_FLAGS if name not in flags]
     if added:
         os.environ["XLA_FLAGS"] = " ".join([flags, *added]).strip()
     return bool(added)
+
+
+def default_cache_dir() -> Path:
+    """Where :func:`enable_compilation_cache` stores compiled programs by default."""
+    explicit = os.environ.get("PUREJAXPPO_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "purejaxppo" / "jax"
+
+
+def compile_cache_disabled_by_env() -> bool:
+    """``True`` when ``PUREJAXPPO_COMPILE_CACHE`` is set to 0 / false / off / no."""
+    value = os.environ.get("PUREJAXPPO_COMPILE_CACHE", "").strip().lower()
+    return value in ("0", "false", "off", "no")
+
+
+def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
+    """Turns on JAX's persistent compilation cache for this process.
+
+    Every program that takes at least 0.5 s to compile (the train program takes
+    several seconds on CPU) is written to ``path`` and read back by later processes
+    that compile the same program with the same jax/jaxlib, flags and device.
+
+    Args:
+      path: cache directory (created if missing); default :func:`default_cache_dir`.
+
+    Returns:
+      The directory in use.
+
+    Raises:
+      ValueError: if ``path`` exists and is not a directory, or cannot be created.
+    """
+    import jax
+
+    directory = Path(path).expanduser() if path is not None else default_cache_dir()
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"compile cache path {str(directory)!r} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot create compile cache directory {str(directory)!r}: {err}") from None
+    _listen_to_cache_events()
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    return directory
+
+
+_CACHE_EVENTS = {"/jax/compilation_cache/cache_hits": "hits",
+                 "/jax/compilation_cache/cache_misses": "misses"}
+_cache_counts = {"hits": 0, "misses": 0}
+_listening = False
+
+
+def _count_cache_event(event: str, **_: object) -> None:
+    name = _CACHE_EVENTS.get(event)
+    if name is not None:
+        _cache_counts[name] += 1
+
+
+def _listen_to_cache_events() -> None:
+    global _listening
+    if not _listening:
+        import jax.monitoring
+
+        jax.monitoring.register_event_listener(_count_cache_event)
+        _listening = True
+
+
+def compile_cache_counts() -> dict[str, int]:
+    """Persistent-cache hits and misses seen in this process since the cache was enabled.
+
+    Counted from JAX's monitoring events; a compile that is a hit loads the
+    executable from disk instead of compiling it.
+    """
+    return dict(_cache_counts)

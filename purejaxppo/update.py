@@ -34,15 +34,35 @@ class LossInfo(NamedTuple):
     clip_fraction: jax.Array
 
 
-def random_permutation(key: jax.Array, n: int) -> jax.Array:
-    """A uniformly random permutation of ``range(n)`` from ONE unstable sort.
+# Largest batch for which the index is packed into the low bits of the sort key.
+_PACKED_SORT_MAX_BITS = 11
 
-    Sorts ``iota`` by i.i.d. uint32 keys. ``jax.random.permutation`` costs ~35% more
-    on CPU (measured for n=512); ties among the 32-bit keys (probability ~n^2/2^33)
-    only reorder the tied entries, and the result is always a valid permutation.
+
+def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
+    """``num`` independent uniformly random permutations of ``range(n)``: ``[num, n]``.
+
+    Each row sorts i.i.d. random 32-bit keys. For ``n <= 2048`` the position is
+    packed into the ``b = ceil(log2 n)`` low bits of its key and ONE single-operand
+    ``uint32`` sort per row does the work (on XLA:CPU ~4x faster than sorting
+    (key, index) pairs: 96 vs 369 us for 4 x 512 here); larger batches sort
+    (key, index) pairs. Entries whose random parts tie (``32 - b`` bits for the packed
+    form, 32 bits otherwise; expected tied pairs ``n^2 / 2^(33-b)``, 1/64 for
+    ``n = 512``) keep their relative order; the result is always a permutation.
+    All rows come from one batched draw and one batched sort.
     """
-    keys = jax.random.bits(key, (n,), jnp.uint32)
-    return jax.lax.sort((keys, jnp.arange(n, dtype=jnp.int32)), num_keys=1, is_stable=False)[1]
+    bits = jax.random.bits(key, (num, n), jnp.uint32)
+    nbits = max(1, (n - 1).bit_length())
+    if nbits <= _PACKED_SORT_MAX_BITS:
+        index = jnp.arange(n, dtype=jnp.uint32)
+        packed = jnp.sort((bits >> nbits << nbits) | index, axis=-1)
+        return (packed & jnp.uint32((1 << nbits) - 1)).astype(jnp.int32)
+    index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
+    return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
+
+
+def random_permutation(key: jax.Array, n: int) -> jax.Array:
+    """One uniformly random permutation of ``range(n)`` (see :func:`random_permutations`)."""
+    return random_permutations(key, 1, n)[0]
 
 
 def make_optimizer(hp: HParams) -> optax.GradientTransformation:
@@ -115,14 +135,13 @@ def run_epochs(
         params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
         return (params, opt_state), info
 
-    def epoch(carry, epoch_key):
-        perm = random_permutation(epoch_key, config.batch_size)
+    def epoch(carry, perm):
         shuffled = jax.tree.map(
             lambda x: jnp.take(x, perm, axis=0).reshape((num_mb, mb_size) + x.shape[1:]),
             batch,
         )
         return jax.lax.scan(minibatch_step, carry, shuffled)
 
-    keys = jax.random.split(key, config.update_epochs)
-    (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), keys)
+    perms = random_permutations(key, config.update_epochs, config.batch_size)
+    (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
     return params, opt_state, jax.tree.map(jnp.mean, infos)

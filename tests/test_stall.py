@@ -1,0 +1,95 @@
+"""The ``jit(vmap(train))`` stall (issue 9) and the compilation cache.
+
+The stall came from LAPACK custom calls (batched QR) re-entering XLA's intra-op
+thread pool (see ``purejaxppo/runtime.py``). These tests keep custom calls out of the
+train program, stress vmapped training at 16/64/256 seeds in a subprocess under a
+timeout (a stall fails the test instead of hanging CI), and check that a second
+process loads the compiled train program from the persistent cache.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+import pytest
+
+from purejaxppo import PPOConfig, make_train
+from purejaxppo.initializers import householder_q, orthogonal
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_sets_no_xla_flags():
+    code = "import os, purejaxppo; print(repr(os.environ.get('XLA_FLAGS')))"
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("XLA_FLAGS", "PUREJAXPPO_XLA_WORKAROUND")}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "None"
+
+
+def test_orthogonal_init_matches_qr_and_is_orthonormal():
+    for shape in [(64, 64), (4, 64), (64, 2), (7, 3)]:
+        w = np.asarray(orthogonal(1.0)(jax.random.PRNGKey(3), shape))
+        a = np.asarray(jax.random.normal(jax.random.PRNGKey(3), shape if shape[0] >= shape[1]
+                                         else shape[::-1]))
+        q, r = np.linalg.qr(a)
+        q = q * np.sign(np.diag(r))[None, :]
+        expected = q if shape[0] >= shape[1] else q.T
+        np.testing.assert_allclose(w, expected, atol=2e-5)
+    q = np.asarray(householder_q(jax.random.normal(jax.random.PRNGKey(5), (40, 40))))
+    np.testing.assert_allclose(q.T @ q, np.eye(40), atol=2e-5)
+    assert np.allclose(np.asarray(orthogonal(2.0)(jax.random.PRNGKey(0), (8, 8))) ** 2 @
+                       np.ones(8), 4.0, atol=1e-4)  # scale^2 per row
+
+
+def test_train_program_has_no_custom_call():
+    cfg = PPOConfig(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=128)
+    keys = jax.random.split(jax.random.PRNGKey(0), 3)
+    text = jax.jit(jax.vmap(make_train(cfg))).lower(keys).as_text()
+    assert "custom_call" not in text
+
+
+@pytest.mark.slow
+def test_vmapped_train_never_stalls_16_64_256_seeds():
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "stall_repro.py"),
+         "--seeds", "16,64,256", "--calls", "2"],
+        capture_output=True, text=True, timeout=900, cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "no stall" in proc.stdout
+    assert proc.stdout.count("call=1") == 3
+
+
+def test_second_process_loads_train_from_compile_cache(tmp_path):
+    script = textwrap.dedent("""
+        import sys, time, jax
+        from purejaxppo import PPOConfig, make_train
+        from purejaxppo.runtime import enable_compilation_cache, compile_cache_counts
+        enable_compilation_cache(sys.argv[1])
+        cfg = PPOConfig(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=128)
+        t = time.perf_counter()
+        exe = jax.jit(make_train(cfg)).lower(jax.random.PRNGKey(0)).compile()
+        took = time.perf_counter() - t
+        out = jax.block_until_ready(exe(jax.random.PRNGKey(0)))
+        c = compile_cache_counts()
+        print(c["hits"], c["misses"], round(took, 2), float(out.metrics["env_steps"][-1]))
+    """)
+    cache = tmp_path / "cache"
+    runs = []
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", script, str(cache)], capture_output=True,
+                              text=True, timeout=600, check=True, cwd=ROOT)
+        runs.append(proc.stdout.split())
+    (hits1, misses1, _, steps1), (hits2, _, _, steps2) = runs
+    assert int(hits1) == 0 and int(misses1) >= 1
+    assert int(hits2) >= 1
+    assert steps1 == steps2 == "128.0"
+    assert any(cache.iterdir())
