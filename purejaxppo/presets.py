@@ -226,8 +226,9 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         _entry(_CLASSIC_DISCRETE, total_timesteps=300_000, num_envs=16,
                learning_rate=1e-3, memory="gru", memory_size=64),
         "POPGym-style recall (4 suits, answer the card of 4 steps ago, 64-step "
-        "episodes; chance -0.5, best 1). Same layout as MaskedCartPole-v1. "
-        "MEASURED_REPEAT_PREVIOUS",
+        "episodes; chance -0.5, best 1). Same layout as MaskedCartPole-v1. Measured "
+        "here: 0.42 mean final return (0.38, 0.44, 0.39, 0.46), 4 seeds, 300k steps, "
+        "still rising; mingru (64) -0.28; feed-forward -0.50 (chance).",
     ),
     # ---------------------------------------------------------------------- brax
     "brax/ant": (
