@@ -66,10 +66,11 @@ def test_evaluate_runs_the_carry_through_the_episode():
     rng, k_reset = jax.random.split(jax.random.PRNGKey(1))
     obs, state = jax.vmap(env.reset)(jax.random.split(k_reset, 6))
     carry, start, total = nets.initial_carry(6), np.ones(6, bool), np.zeros(6)
+    policy_step, env_step = jax.jit(nets.step), jax.jit(jax.vmap(env.step))
     for _ in range(8):
         rng, _, k_step = jax.random.split(rng, 3)
-        dist, _, carry = nets.step(out.state.params, carry, obs, start)
-        step = jax.vmap(env.step)(jax.random.split(k_step, 6), state, dist.mode())
+        dist, _, carry = policy_step(out.state.params, carry, obs, start)
+        step = env_step(jax.random.split(k_step, 6), state, dist.mode())
         obs, state, start = step.obs, step.state, np.asarray(step.terminated)
         total += np.asarray(step.reward)
     np.testing.assert_allclose(np.asarray(res.returns), total, atol=1e-5)
