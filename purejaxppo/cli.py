@@ -68,7 +68,17 @@ def _float(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
 
 
-_FIELD_TYPES = {"bool": _parse_bool, "int": _strict_int, "float": _float, "str": str}
+def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``none`` (any case) for ``None``, else ``parse``: for ``str | None`` fields etc."""
+
+    def parse_optional(text: str) -> Any:
+        return None if text.strip().lower() == "none" else parse(text)
+
+    return parse_optional
+
+
+_FIELD_TYPES = {"bool": _parse_bool, "int": _strict_int, "float": _float, "str": str,
+                "str | None": _optional(str), "int | None": _optional(_strict_int)}
 
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:

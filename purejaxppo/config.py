@@ -25,6 +25,7 @@ from flax import struct
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 OBJECTIVES = ("clip", "kl_penalty")
+MEMORY_TYPES = ("gru", "lstm", "mingru")
 
 # Hyperparameters that enter the compiled program as traced values.
 TRACED_FIELDS = (
@@ -105,6 +106,15 @@ class PPOConfig:
         "reward scaling"; ``1.0`` leaves the program unchanged).
       env_kwargs: extra keyword arguments for the environment factory, as a tuple of
         ``(name, value)`` pairs (kept hashable), e.g. ``(("backend", "spring"),)``.
+      memory: ``None`` (feed-forward policy, the default) or a recurrent core of
+        :data:`MEMORY_TYPES`: ``"gru"``, ``"lstm"`` or ``"mingru"`` (a minimal gated
+        RNN whose sequences are computed by a parallel associative scan). With
+        memory, minibatches are whole environment sequences (static).
+      memory_size: width of the memory torso and of the core's state (static).
+      memory_chunk: ``None`` (replay each environment's whole rollout as one
+        sequence) or a length ``L`` dividing ``num_steps``: the rollout is cut into
+        chunks of ``L`` steps, each replayed from the carry stored when the rollout
+        reached it (static).
     """
 
     env_name: str = "CartPole-v1"
@@ -137,6 +147,9 @@ class PPOConfig:
     norm_eps: float = 1e-8
     reward_scale: float = 1.0
     env_kwargs: tuple[tuple[str, Any], ...] = ()
+    memory: str | None = None
+    memory_size: int = 128
+    memory_chunk: int | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -281,6 +294,7 @@ def _validate(c: PPOConfig) -> None:
         raise ValueError(
             "env_kwargs must be a tuple of (name, value) pairs, got " f"{c.env_kwargs!r}"
         )
+    _validate_memory(c)
     if not isinstance(c.env_name, str):
         raise ValueError(f"env_name must be a string, got {c.env_name!r}")
     from purejaxppo.envs import env_names
@@ -288,3 +302,36 @@ def _validate(c: PPOConfig) -> None:
     valid = env_names()
     if c.env_name not in valid:
         raise ValueError(f"unknown env_name {c.env_name!r}; valid names: {valid}")
+
+
+def _validate_memory(c: PPOConfig) -> None:
+    if c.memory is not None and c.memory not in MEMORY_TYPES:
+        raise ValueError(
+            f"unknown memory {c.memory!r}; allowed: None (feed-forward) or one of "
+            f"{list(MEMORY_TYPES)}"
+        )
+    if not _is_int(c.memory_size) or c.memory_size <= 0:
+        raise ValueError(f"memory_size must be a positive integer, got {c.memory_size!r}")
+    if c.memory_chunk is not None:
+        if not _is_int(c.memory_chunk) or c.memory_chunk <= 0:
+            raise ValueError(
+                f"memory_chunk must be None or a positive integer, got {c.memory_chunk!r}"
+            )
+        if c.memory is None:
+            raise ValueError("memory_chunk needs a memory (memory='gru', 'lstm' or 'mingru')")
+        if c.num_steps % c.memory_chunk:
+            raise ValueError(
+                f"memory_chunk = {c.memory_chunk} does not divide num_steps = "
+                f"{c.num_steps}; choose a divisor of {c.num_steps}"
+            )
+    if c.memory is not None:
+        sequences = c.num_envs * (c.num_steps // (c.memory_chunk or c.num_steps))
+        if sequences % c.num_minibatches:
+            what = (
+                f"num_envs = {c.num_envs}" if c.memory_chunk is None else
+                f"the {sequences} sequences (num_envs * num_steps / memory_chunk)"
+            )
+            raise ValueError(
+                f"with memory, minibatches are whole sequences: num_minibatches = "
+                f"{c.num_minibatches} must divide {what}"
+            )

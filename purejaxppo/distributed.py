@@ -51,7 +51,7 @@ DATA_AXIS = "data"
 SEED_AXIS = "seeds"
 
 # TrainState fields whose leaves have the environments on their leading axis.
-_ENV_FIELDS = ("env_state", "obs", "ep_return", "ep_length")
+_ENV_FIELDS = ("env_state", "obs", "ep_return", "ep_length", "carry", "start")
 
 
 # ---------------------------------------------------------------------------- meshes
@@ -182,11 +182,22 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
 
         return sharded
 
+    def wrap_memory(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def sharded(params: Any, carry: Any, obs: jax.Array, reset: jax.Array) -> Any:
+            return fn(params, carry, _constrain_batch(obs, mesh, data_axis), reset)
+
+        return sharded
+
     changes = {
         name: wrap(getattr(nets, name))
         for name in ("policy", "value", "policy_and_value")
         if callable(getattr(nets, name, None))
     }
+    changes.update({
+        name: wrap_memory(getattr(nets, name))
+        for name in ("step", "unroll")
+        if callable(getattr(nets, name, None))
+    })
     return nets._replace(**changes)
 
 

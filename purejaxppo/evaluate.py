@@ -4,7 +4,9 @@
 runs ``num_episodes`` environments in parallel until each has finished its FIRST
 episode (terminated or truncated), acting with the mode of the policy distribution
 (``deterministic=True``) or a sample. Observation normalization uses the frozen
-statistics of the train state; nothing is updated. :func:`evaluate` is the convenient
+statistics of the train state; nothing is updated. A policy with memory starts every
+episode from the initial carry and carries it through the episode. :func:`evaluate` is
+the convenient
 front end that takes a :class:`TrainOutput` / :class:`TrainState` (one run or a batch of
 seeds) and caches the compiled program per config.
 """
@@ -74,26 +76,36 @@ def make_evaluate(
         rng, k_reset = jax.random.split(rng)
         obs, env_state = jax.vmap(adapter.reset)(jax.random.split(k_reset, num_episodes))
         zeros = jnp.zeros((num_episodes,), jnp.float32)
+        # Memory: the core's carry and the episode-start flags (every env starts one).
+        memory = (nets.initial_carry(num_episodes), jnp.ones((num_episodes,), bool))
         carry = (env_state, obs, zeros, jnp.zeros((num_episodes,), jnp.int32),
-                 jnp.zeros((num_episodes,), bool), jnp.int32(0), rng)
+                 jnp.zeros((num_episodes,), bool), jnp.int32(0), rng,
+                 memory if nets.has_memory else None)
 
         def cond(c):
             return jnp.logical_and(~jnp.all(c[4]), c[5] < max_steps)
 
         def body(c):
-            env_state, obs, ret, length, done, step, rng = c
+            env_state, obs, ret, length, done, step, rng, memory = c
             rng, k_act, k_step = jax.random.split(rng, 3)
-            dist = nets.policy(params, _normalize_obs(config, obs_rms, obs))
+            norm_obs = _normalize_obs(config, obs_rms, obs)
+            if memory is None:
+                dist = nets.policy(params, norm_obs)
+            else:
+                dist, _, core_carry = nets.step(params, memory[0], norm_obs, memory[1])
             action = dist.mode() if deterministic else dist.sample(k_act)
             res = jax.vmap(adapter.step)(jax.random.split(k_step, num_episodes), env_state,
                                          action)
             active = ~done
             ret = ret + jnp.where(active, res.reward.astype(jnp.float32), 0.0)
             length = length + active.astype(jnp.int32)
-            done = done | res.terminated | res.truncated
-            return res.state, res.obs, ret, length, done, step + 1, rng
+            ended = res.terminated | res.truncated
+            if memory is not None:
+                memory = (core_carry, ended)
+            done = done | ended
+            return res.state, res.obs, ret, length, done, step + 1, rng, memory
 
-        _, _, ret, length, done, _, _ = jax.lax.while_loop(cond, body, carry)
+        _, _, ret, length, done, _, _, _ = jax.lax.while_loop(cond, body, carry)
         return EvalResult(ret, length, done)
 
     return eval_fn

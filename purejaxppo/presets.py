@@ -160,7 +160,14 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         _entry(_BSUITE, ent_coef=0.05),
         "bsuite family default with more entropy (exploration task). Not measured here.",
     ),
-    "MemoryChain-bsuite": (_entry(_BSUITE), "bsuite family default. Not measured here."),
+    "MemoryChain-bsuite": (
+        _entry(_BSUITE, total_timesteps=100_000, memory="gru", memory_size=32,
+               env_kwargs=(("memory_length", 10),)),
+        "bsuite family default with a 32-unit GRU policy and a 10-step memory "
+        "(memory_length=10). Measured here: 0.99 mean final return, 4 seeds, 100k steps "
+        "(a feed-forward policy: 0.05, chance level 0; gymnax-blines report ~0.1 for "
+        "feed-forward PPO); >= 0.9 at 50k (tests/test_memory_learning.py).",
+    ),
     "UmbrellaChain-bsuite": (_entry(_BSUITE), "bsuite family default. Not measured here."),
     "DiscountingChain-bsuite": (
         _entry(_BSUITE, gamma=0.999),
@@ -204,6 +211,24 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         _entry(_CONTINUOUS_SMALL, gamma=0.9999),
         "small continuous-control default; gamma 0.9999 as rl-baselines3-zoo uses for "
         "MuJoCo Swimmer. Not measured here.",
+    ),
+    # -------------------------------------------------------------- memory tasks
+    "MaskedCartPole-v1": (
+        _entry(_CLASSIC_DISCRETE, num_envs=16, learning_rate=1e-3, memory="gru",
+               memory_size=64),
+        "CartPole-v1 seen through position and angle only. cleanrl ppo.py layout with "
+        "16 envs, lr 1e-3 and a 64-unit GRU (torso Dense(64) -> GRU -> 64x64 heads). "
+        "Measured here: 485.8 mean final return, 4 seeds, 500k steps; feed-forward with "
+        "the same settings: 49.6 (tests/test_memory_learning.py). Cutting the replay "
+        "into memory_chunk=32 gave 423.5; mingru (64) gave 287.9 at 500k.",
+    ),
+    "RepeatPrevious-v0": (
+        _entry(_CLASSIC_DISCRETE, total_timesteps=300_000, num_envs=16,
+               learning_rate=1e-3, memory="gru", memory_size=64),
+        "POPGym-style recall (4 suits, answer the card of 4 steps ago, 64-step "
+        "episodes; chance -0.5, best 1). Same layout as MaskedCartPole-v1. Measured "
+        "here: 0.42 mean final return (0.38, 0.44, 0.39, 0.46), 4 seeds, 300k steps, "
+        "still rising; mingru (64) -0.28; feed-forward -0.50 (chance).",
     ),
     # ---------------------------------------------------------------------- brax
     "brax/ant": (

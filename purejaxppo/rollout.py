@@ -22,6 +22,12 @@ class Transition(NamedTuple):
     ``obs`` are the observations the policy saw (normalized when observation
     normalization is on); ``raw_obs`` / ``final_obs`` are unnormalized. ``dist`` holds
     the behaviour policy's distribution (only kept for the KL-penalty objective).
+
+    Policies with memory also keep (``None`` for feed-forward): ``value``, V(obs_t)
+    computed with the carry obs_t saw; ``start``, the PRE-step episode start flags
+    (``obs_t`` begins an episode, so the carry was reset before it); ``carry``, the
+    core's carry AFTER step t (what the next observation of the same episode, or the
+    final observation ``final_obs_t``, sees).
     """
 
     obs: jax.Array
@@ -33,6 +39,9 @@ class Transition(NamedTuple):
     truncated: jax.Array
     final_obs: jax.Array
     dist: Any
+    value: Any = None
+    start: Any = None
+    carry: Any = None
 
 
 class EpisodeStats(NamedTuple):
@@ -93,6 +102,7 @@ def collect_rollout(
     normalize: Any,
     keep_dist: bool,
     unroll: int = 1,
+    memory: tuple[Any, jax.Array] | None = None,
 ):
     """Steps ``num_envs`` environments ``num_steps`` times with the current policy.
 
@@ -110,9 +120,13 @@ def collect_rollout(
       keep_dist: store the behaviour distribution in the transitions.
       unroll: env steps per iteration of the compiled loop (``lax.scan``'s
         ``unroll``; results do not depend on it).
+      memory: ``None`` for a feed-forward policy, else ``(carry, start)``: the core's
+        carry and the ``[num_envs]`` flags marking observations that begin an
+        episode (``nets.step`` resets the carry before them).
 
     Returns:
-      ``(env_state, obs, ep_return, ep_length, transitions, episode_stats)``.
+      ``(env_state, obs, ep_return, ep_length, transitions, episode_stats)``, and with
+      ``memory`` given a seventh element: the ``(carry, start)`` after the rollout.
     """
     num_envs = obs.shape[0]
     k_env, k_act = jax.random.split(key)
@@ -123,10 +137,14 @@ def collect_rollout(
     step_env = jax.vmap(env.step)
 
     def one_step(carry, xs):
-        env_state, obs, ep_ret, ep_len, stats = carry
+        env_state, obs, ep_ret, ep_len, stats, mem = carry
         keys, eps = xs
         norm_obs = normalize(obs)
-        dist = nets.policy(params, norm_obs)
+        if mem is None:
+            dist, value, core_carry, start = nets.policy(params, norm_obs), None, None, None
+        else:
+            start = mem[1]
+            dist, value, core_carry = nets.step(params, mem[0], norm_obs, start)
         action = dist.sample_from_noise(eps)
         log_prob = dist.log_prob(action)
         res = step_env(keys, env_state, action)
@@ -150,12 +168,19 @@ def collect_rollout(
             truncated=res.truncated,
             final_obs=res.final_obs,
             dist=dist if keep_dist else None,
+            value=value,
+            start=start,
+            carry=core_carry,
         )
-        return (res.state, res.obs, ep_ret, ep_len, stats), transition
+        # The post-step done flags are the next observation's episode-start flags.
+        mem = None if mem is None else (core_carry, done)
+        return (res.state, res.obs, ep_ret, ep_len, stats, mem), transition
 
     zero_stats = EpisodeStats(jnp.float32(0.0), jnp.int32(0), jnp.int32(0))
-    (env_state, obs, ep_return, ep_length, stats), transitions = jax.lax.scan(
-        one_step, (env_state, obs, ep_return, ep_length, zero_stats), (env_keys, noise),
-        unroll=unroll,
+    (env_state, obs, ep_return, ep_length, stats, memory), transitions = jax.lax.scan(
+        one_step, (env_state, obs, ep_return, ep_length, zero_stats, memory),
+        (env_keys, noise), unroll=unroll,
     )
-    return env_state, obs, ep_return, ep_length, transitions, stats
+    if memory is None:
+        return env_state, obs, ep_return, ep_length, transitions, stats
+    return env_state, obs, ep_return, ep_length, transitions, stats, memory

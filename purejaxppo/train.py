@@ -11,7 +11,14 @@ estimates used for GAE) normalize with ``state.obs_rms`` as it was at the START 
 update; the rollout's raw observations are merged into the statistics afterwards, so
 the statistics are exactly those of every observation the policy has been shown.
 They live in :class:`TrainState` (one set per seed under ``vmap``), never in the env
-state. ``config.reward_scale`` multiplies the rewards used for training only;
+state.
+
+Policies with memory (``config.memory``) run through the same function: the train
+state carries the core's carry and the episode-start flags, the rollout threads them
+through the environment steps, the values used by GAE are the ones the rollout
+computed (each with the carry its observation saw; a truncated step is bootstrapped
+with V(final observation) computed from the carry after that step), and the update
+replays whole sequences from their stored carries (``purejaxppo.update``). ``config.reward_scale`` multiplies the rewards used for training only;
 reported episode returns are always the raw ones.
 
 The pieces are also available separately (:func:`make_trainer`) for chunked
@@ -41,7 +48,7 @@ from purejaxppo.normalize import (
     scale_rewards,
 )
 from purejaxppo.rollout import collect_rollout
-from purejaxppo.update import Batch, make_optimizer, run_epochs
+from purejaxppo.update import Batch, make_optimizer, run_epochs, to_sequences
 
 METRIC_NAMES = (
     "episode_return",
@@ -79,6 +86,11 @@ class TrainState:
       rng: PRNG key for the next update.
       update_step: updates done so far (int32).
       env_steps: environment steps taken so far (int32, exact).
+      carry: the memory core's carry, leading axis ``num_envs`` (``()`` for a
+        feed-forward policy).
+      start: ``[num_envs]`` bool, true where ``obs`` is the first observation of an
+        episode (the carry is reset before the policy sees it); ``None`` for a
+        feed-forward policy.
     """
 
     params: Any
@@ -95,6 +107,8 @@ class TrainState:
     rng: jax.Array
     update_step: jax.Array
     env_steps: jax.Array
+    carry: Any = ()
+    start: jax.Array | None = None
 
 
 @struct.dataclass
@@ -174,7 +188,46 @@ def init_train_state(
         rng=rng,
         update_step=jnp.int32(0),
         env_steps=jnp.int32(0),
+        carry=nets.initial_carry(n) if nets.has_memory else (),
+        start=jnp.ones((n,), bool) if nets.has_memory else None,
     )
+
+
+def _memory_values(config: PPOConfig, nets: Networks, params: Any, traj: Any, normalize: Any):
+    """V(s'_t) of the true next observations for a policy with memory, ``[T, N]``.
+
+    The next observation of step t sees the carry AFTER step t with no reset (even
+    when the env has already reset: the final observation still belongs to the
+    episode that ended), so one batched ``nets.step`` over all ``T * N`` final
+    observations from the stored post-step carries gives every bootstrap value,
+    including V(final observation) of truncated steps.
+    """
+    T, N = config.num_steps, config.num_envs
+    flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
+    carry = jax.tree.map(flat, traj.carry)
+    no_reset = jnp.zeros((T * N,), bool)
+    _, next_values, _ = nets.step(params, carry, flat(normalize(traj.final_obs)), no_reset)
+    return next_values.reshape((T, N))
+
+
+def _memory_batch(config: PPOConfig, state: TrainState, traj: Any, values, advantages,
+                  targets) -> Batch:
+    """The rollout as sequences of ``memory_chunk`` (or ``num_steps``) steps, each with
+    the carry stored when the rollout reached its first step."""
+    T = config.num_steps
+    chunk = config.memory_chunk or T
+    # carry before step k*chunk: the initial carry for k = 0, else the carry after
+    # step k*chunk - 1.
+    starts = jax.tree.map(
+        lambda c0, cs: jnp.concatenate([c0[None], cs[chunk - 1 : T - 1 : chunk]], axis=0),
+        state.carry, traj.carry,
+    )
+    batch = Batch(
+        obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=values,
+        advantage=advantages, target=targets, dist=traj.dist, carry=starts,
+        start=traj.start,
+    )
+    return to_sequences(batch, chunk)
 
 
 def ppo_update(
@@ -184,18 +237,32 @@ def ppo_update(
     rng, k_roll, k_upd = jax.random.split(state.rng, 3)
     normalize = lambda o: _normalize_obs(config, state.obs_rms, o)  # noqa: E731
     keep_dist = config.objective == "kl_penalty"
-    env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
-        env, nets, state.params, state.env_state, state.obs, state.ep_return,
-        state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
-    )
+    carry, start = state.carry, state.start
+    if nets.has_memory:
+        env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = (
+            collect_rollout(
+                env, nets, state.params, state.env_state, state.obs, state.ep_return,
+                state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
+                memory=(state.carry, state.start),
+            )
+        )
+    else:
+        env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
+            env, nets, state.params, state.env_state, state.obs, state.ep_return,
+            state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
+        )
     T, N = config.num_steps, config.num_envs
     done = jnp.logical_or(traj.terminated, traj.truncated)
 
-    # Values of the observations and of the true next observations, one batched pass
-    # with the parameters that collected the data (and the same frozen obs stats).
-    both = jnp.concatenate([traj.obs, normalize(traj.final_obs)], axis=0)
-    both_values = nets.value(state.params, both)
-    values, next_values = both_values[:T], both_values[T:]
+    if nets.has_memory:
+        values = traj.value
+        next_values = _memory_values(config, nets, state.params, traj, normalize)
+    else:
+        # Values of the observations and of the true next observations, one batched
+        # pass with the parameters that collected the data (same frozen obs stats).
+        both = jnp.concatenate([traj.obs, normalize(traj.final_obs)], axis=0)
+        both_values = nets.value(state.params, both)
+        values, next_values = both_values[:T], both_values[T:]
 
     obs_rms = state.obs_rms
     if obs_rms is not None:
@@ -213,16 +280,19 @@ def ppo_update(
         rewards, values, next_values, traj.terminated, done, hp.gamma, hp.gae_lambda
     )
 
-    flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
-    batch = Batch(
-        obs=flat(traj.obs),
-        action=flat(traj.action),
-        log_prob=flat(traj.log_prob),
-        value=flat(values),
-        advantage=flat(advantages),
-        target=flat(targets),
-        dist=jax.tree.map(flat, traj.dist),
-    )
+    if nets.has_memory:
+        batch = _memory_batch(config, state, traj, values, advantages, targets)
+    else:
+        flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
+        batch = Batch(
+            obs=flat(traj.obs),
+            action=flat(traj.action),
+            log_prob=flat(traj.log_prob),
+            value=flat(values),
+            advantage=flat(advantages),
+            target=flat(targets),
+            dist=jax.tree.map(flat, traj.dist),
+        )
     if config.anneal_lr:
         frac = 1.0 - state.update_step.astype(jnp.float32) / config.num_updates
         learning_rate = hp.learning_rate * frac
@@ -235,7 +305,10 @@ def ppo_update(
 
     kl_beta = state.kl_beta
     if config.objective == "kl_penalty":
-        new_dist = nets.policy(params, batch.obs)
+        if nets.has_memory:
+            new_dist = nets.unroll(params, batch.carry, batch.obs, batch.start)[0]
+        else:
+            new_dist = nets.policy(params, batch.obs)
         kl = jnp.mean(batch.dist.kl(new_dist))
         kl_beta = losses.adapt_kl_beta(kl_beta, kl, hp.kl_target)
 
@@ -275,6 +348,8 @@ def ppo_update(
         rng=rng,
         update_step=state.update_step + 1,
         env_steps=env_steps,
+        carry=carry,
+        start=start,
     )
     return new_state, metrics
 
@@ -296,7 +371,8 @@ def make_trainer(
         mesh = distributed.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
     nets = make_networks(
-        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation
+        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
+        config.memory, config.memory_size,
     )
     if mesh is not None:
         nets = distributed.shard_networks(nets, mesh, data_axis)

@@ -1,4 +1,11 @@
-"""K epochs of shuffled minibatch updates, all inside ``lax.scan``."""
+"""K epochs of shuffled minibatch updates, all inside ``lax.scan``.
+
+Feed-forward policies shuffle single transitions. Policies with memory shuffle whole
+SEQUENCES (:func:`to_sequences`, :func:`sequence_minibatches`): the environments (or
+chunks of ``memory_chunk`` steps of them) are permuted, time stays whole and in
+order, and every sequence is replayed from the carry stored when the rollout reached
+its first step.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +21,12 @@ from purejaxppo.networks import Networks
 
 
 class Batch(NamedTuple):
-    """Flat ``[B, ...]`` training batch."""
+    """Flat ``[B, ...]`` training batch (feed-forward), or sequences (memory).
+
+    With memory the fields are time-major ``[L, S, ...]`` (``S`` sequences of ``L``
+    steps), ``carry`` holds each sequence's initial carry ``[S, ...]`` (before the
+    reset of its first step) and ``start`` its ``[L, S]`` episode-start flags.
+    """
 
     obs: jax.Array
     action: jax.Array
@@ -23,6 +35,8 @@ class Batch(NamedTuple):
     advantage: jax.Array
     target: jax.Array
     dist: Any  # behaviour distribution (KL-penalty objective) or None
+    carry: Any = None
+    start: Any = None
 
 
 class LossInfo(NamedTuple):
@@ -83,7 +97,10 @@ def ppo_loss(
     nets: Networks,
 ) -> tuple[jax.Array, LossInfo]:
     """Total PPO loss of one minibatch and its parts."""
-    dist, value = nets.policy_and_value(params, mb.obs)
+    if nets.has_memory:
+        dist, value, _ = nets.unroll(params, mb.carry, mb.obs, mb.start)
+    else:
+        dist, value = nets.policy_and_value(params, mb.obs)
     log_ratio = dist.log_prob(mb.action) - mb.log_prob
     adv = mb.advantage
     if config.norm_adv:
@@ -121,6 +138,8 @@ def run_epochs(
 ) -> tuple[Any, Any, LossInfo]:
     """``update_epochs`` passes, each a fresh permutation split into minibatches.
 
+    ``batch`` is flat (feed-forward) or sequences from :func:`to_sequences` (memory).
+
     Returns the new params and optimizer state, and the loss parts averaged over
     every gradient step.
     """
@@ -135,6 +154,11 @@ def run_epochs(
         params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
         return (params, opt_state), info
 
+    def sequence_epoch(carry, epoch_key):
+        return jax.lax.scan(
+            minibatch_step, carry, sequence_minibatches(batch, epoch_key, num_mb)
+        )
+
     def epoch(carry, perm):
         shuffled = jax.tree.map(
             lambda x: jnp.take(x, perm, axis=0).reshape((num_mb, mb_size) + x.shape[1:]),
@@ -142,6 +166,60 @@ def run_epochs(
         )
         return jax.lax.scan(minibatch_step, carry, shuffled)
 
-    perms = random_permutations(key, config.update_epochs, config.batch_size)
-    (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
+    if nets.has_memory:
+        keys = jax.random.split(key, config.update_epochs)
+        (params, opt_state), infos = jax.lax.scan(sequence_epoch, (params, opt_state), keys)
+    else:
+        perms = random_permutations(key, config.update_epochs, config.batch_size)
+        (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
     return params, opt_state, jax.tree.map(jnp.mean, infos)
+
+
+def to_sequences(batch: Batch, chunk: int) -> Batch:
+    """Cuts a time-major rollout batch into sequences of ``chunk`` steps.
+
+    Args:
+      batch: fields ``[T, N, ...]`` (``start`` ``[T, N]``), and ``carry`` the carries
+        at the chunk starts, ``[K, N, ...]`` with ``K = T / chunk``: ``carry[k]`` is
+        the carry before step ``k * chunk`` (before its reset).
+      chunk: ``L``, a divisor of ``T`` (``L = T``: one sequence per environment).
+
+    Returns:
+      The same data as ``S = K * N`` sequences: fields ``[L, S, ...]`` and ``carry``
+      ``[S, ...]``; sequence ``k * N + n`` is steps ``k L .. k L + L - 1`` of env
+      ``n``. (The time axis is split first and moved next to the env axis: a direct
+      reshape of ``[T, N]`` to ``[L, K N]`` would interleave envs and times.)
+    """
+    num_steps, num_envs = batch.start.shape
+    k = num_steps // chunk
+
+    def cut(x: jax.Array) -> jax.Array:
+        x = x.reshape((k, chunk) + x.shape[1:])
+        return jnp.swapaxes(x, 0, 1).reshape((chunk, k * num_envs) + x.shape[3:])
+
+    data = jax.tree.map(cut, batch._replace(carry=None))
+    carry = jax.tree.map(lambda c: c.reshape((k * num_envs,) + c.shape[2:]), batch.carry)
+    return data._replace(carry=carry)
+
+
+def sequence_minibatches(seqs: Batch, key: jax.Array, num_minibatches: int) -> Batch:
+    """A random split of the sequences of :func:`to_sequences` into minibatches.
+
+    Args:
+      seqs: sequences, fields ``[L, S, ...]``, ``carry`` ``[S, ...]``.
+      key: PRNG key of the permutation.
+      num_minibatches: ``M``, a divisor of ``S``.
+
+    Returns:
+      ``M`` minibatches stacked on a new leading axis: fields ``[M, L, S / M, ...]``
+      and ``carry`` ``[M, S / M, ...]``; minibatch ``i`` holds the sequences
+      ``perm[i S/M : (i + 1) S/M]`` of one permutation ``perm`` of ``range(S)``, each
+      with its own initial carry; time is never shuffled.
+    """
+    num_seq = seqs.start.shape[1]
+    perm = random_permutation(key, num_seq).reshape((num_minibatches, -1))
+    data = jax.tree.map(
+        lambda x: jnp.moveaxis(jnp.take(x, perm, axis=1), 1, 0), seqs._replace(carry=None)
+    )
+    carry = jax.tree.map(lambda c: jnp.take(c, perm, axis=0), seqs.carry)
+    return data._replace(carry=carry)

@@ -49,8 +49,10 @@ def test_orthogonal_init_matches_qr_and_is_orthonormal():
                        np.ones(8), 4.0, atol=1e-4)  # scale^2 per row
 
 
-def test_train_program_has_no_custom_call():
-    cfg = PPOConfig(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=128)
+@pytest.mark.parametrize("memory", [None, "gru", "lstm", "mingru"])
+def test_train_program_has_no_custom_call(memory):
+    cfg = PPOConfig(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=128,
+                    memory=memory)
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     text = jax.jit(jax.vmap(make_train(cfg))).lower(keys).as_text()
     assert "custom_call" not in text
