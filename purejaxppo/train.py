@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from purejaxppo import losses
+from purejaxppo import guard, losses
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
@@ -56,6 +56,7 @@ METRIC_NAMES = (
     "explained_variance",
     "learning_rate",
     "kl_beta",
+    "nonfinite",
 )
 
 
@@ -105,10 +106,18 @@ class TrainOutput:
       state: the final :class:`TrainState` (parameters, statistics, ...).
       metrics: dict of arrays with leading axis ``num_updates`` (see
         :data:`METRIC_NAMES`); under ``vmap`` an extra leading axis per vmap.
+        ``metrics["nonfinite"]`` is the :mod:`purejaxppo.guard` code of each update
+        (0: loss, gradients and parameters stayed finite).
     """
 
     state: TrainState
     metrics: dict[str, jax.Array]
+
+    @property
+    def first_nonfinite_update(self) -> jax.Array:
+        """Index of the first update whose loss, gradients or parameters went
+        non-finite, per run (shape: the vmapped axes), or ``-1`` for a finite run."""
+        return guard.first_nonfinite(self.metrics["nonfinite"])
 
 
 class Trainer(NamedTuple):
@@ -259,6 +268,7 @@ def ppo_update(
         "explained_variance": losses.explained_variance(values, targets),
         "learning_rate": jnp.asarray(learning_rate, jnp.float32),
         "kl_beta": state.kl_beta,
+        "nonfinite": info.nonfinite,
     }
     new_state = TrainState(
         params=params,

@@ -1,0 +1,78 @@
+"""Non-finite guard: which update of a run first produced a NaN or infinity, and where.
+
+Every PPO update records one small integer, ``metrics["nonfinite"]``:
+
+* ``0`` (:data:`OK`): the loss, the gradients and the parameters stayed finite;
+* ``1`` (:data:`LOSS`): the loss of some minibatch was NaN or infinite;
+* ``2`` (:data:`GRADIENTS`): the loss was finite but a gradient was not;
+* ``3`` (:data:`PARAMETERS`): loss and gradients were finite, yet the parameters at
+  the end of the update were not (an overflow of the step itself).
+
+Within an update the minibatch steps are checked in order and the first bad one
+decides the code, so the code names the first quantity that went bad. The checks are
+a few reductions over arrays the update already holds, inside the fused program.
+:func:`first_nonfinite` turns the per-update codes into the first bad update index of
+every run (``-1`` for a run that stayed finite).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+OK = 0
+LOSS = 1
+GRADIENTS = 2
+PARAMETERS = 3
+
+QUANTITIES = {OK: "nothing", LOSS: "loss", GRADIENTS: "gradients", PARAMETERS: "parameters"}
+
+
+def _all_finite(tree: Any) -> jax.Array:
+    leaves = [jnp.all(jnp.isfinite(x)) for x in jax.tree.leaves(tree)]
+    return jnp.all(jnp.stack(leaves)) if leaves else jnp.bool_(True)
+
+
+def step_code(loss: jax.Array, grads: Any) -> jax.Array:
+    """The code of one minibatch step: :data:`LOSS`, :data:`GRADIENTS` or :data:`OK`."""
+    code = jnp.where(_all_finite(grads), OK, GRADIENTS)
+    return jnp.where(jnp.isfinite(loss), code, LOSS).astype(jnp.int32)
+
+
+def update_code(step_codes: jax.Array, params: Any) -> jax.Array:
+    """The code of one update from its minibatch step codes (in order) and final params.
+
+    Args:
+      step_codes: the :func:`step_code` of every minibatch step, any shape (flattened
+        in row-major order, i.e. the order the steps ran in).
+      params: the parameters at the end of the update.
+
+    Returns:
+      An int32 scalar: the first non-zero step code, else :data:`PARAMETERS` if
+      ``params`` are not finite, else :data:`OK`.
+    """
+    codes = jnp.ravel(step_codes)
+    bad = codes != OK
+    first = codes[jnp.argmax(bad)]
+    fallback = jnp.where(_all_finite(params), OK, PARAMETERS)
+    return jnp.where(jnp.any(bad), first, fallback).astype(jnp.int32)
+
+
+def first_nonfinite(codes: Any) -> Any:
+    """Index of the first update with a non-zero code along the last axis, or ``-1``.
+
+    Works on numpy and jax arrays of shape ``[..., num_updates]`` (e.g. the
+    ``[seeds, updates]`` metrics of a vmapped run) and returns shape ``[...]``.
+    """
+    xp = np if isinstance(codes, np.ndarray) else jnp
+    bad = xp.asarray(codes) != OK
+    first = xp.argmax(bad, axis=-1)
+    return xp.where(xp.any(bad, axis=-1), first, -1)
+
+
+def quantity(code: int) -> str:
+    """The name of the quantity a code stands for (``"loss"``, ``"gradients"`` ...)."""
+    return QUANTITIES.get(int(code), f"unknown code {int(code)}")
