@@ -76,3 +76,55 @@ def first_nonfinite(codes: Any) -> Any:
 def quantity(code: int) -> str:
     """The name of the quantity a code stands for (``"loss"``, ``"gradients"`` ...)."""
     return QUANTITIES.get(int(code), f"unknown code {int(code)}")
+
+
+class Divergence:
+    """The first non-finite update of a batch of runs, for reporting.
+
+    Attributes:
+      run: the run (seed index) that went bad first, or ``None`` for one unbatched run.
+      update: its first non-finite update index (0-based, over the whole run).
+      env_steps: env steps at the end of that update (per run).
+      quantity: the first quantity that went bad (``"loss"``, ``"gradients"`` or
+        ``"parameters"``).
+      runs: every run that went bad, in index order.
+    """
+
+    def __init__(self, run: int | None, update: int, env_steps: int, quantity: str,
+                 runs: list[int]) -> None:
+        self.run, self.update, self.env_steps = run, update, env_steps
+        self.quantity, self.runs = quantity, runs
+
+    def describe(self) -> str:
+        """One line: which run, which update, how many env steps, which quantity."""
+        who = "the run" if self.run is None else f"seed {self.run}"
+        others = [r for r in self.runs if r != self.run]
+        tail = f" (also seeds {others})" if others else ""
+        return (f"{who} went non-finite at update {self.update} (env steps "
+                f"{self.env_steps:,}): the {self.quantity} became NaN or infinite{tail}")
+
+
+def find_divergence(codes: Any, batch_size: int, offset: int = 0) -> Divergence | None:
+    """The earliest non-finite update in ``codes`` (``[(runs,) updates]``), or ``None``.
+
+    Args:
+      codes: ``metrics["nonfinite"]`` of one unbatched run or of a batch of runs.
+      batch_size: env steps per update (``config.batch_size``).
+      offset: the update index of ``codes[..., 0]`` within the whole run.
+    """
+    codes = np.asarray(codes)
+    first = first_nonfinite(codes)
+    if codes.ndim == 1:
+        if first < 0:
+            return None
+        return Divergence(None, offset + int(first), (offset + int(first) + 1) * batch_size,
+                          quantity(codes[first]), [])
+    flat_first = first.reshape(-1)
+    flat_codes = codes.reshape(-1, codes.shape[-1])
+    bad = [i for i in range(flat_first.size) if flat_first[i] >= 0]
+    if not bad:
+        return None
+    run = min(bad, key=lambda i: (flat_first[i], i))
+    update = int(flat_first[run])
+    return Divergence(run, offset + update, (offset + update + 1) * batch_size,
+                      quantity(flat_codes[run, update]), bad)
