@@ -18,6 +18,7 @@ if not _os.environ.get("PUREJAXPPO_NO_XLA_WORKAROUND"):
     _apply_cpu_workaround()
 
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
+from purejaxppo import presets as _presets  # noqa: F401  (registers PPOConfig.preset)
 from purejaxppo.envs import env_names, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
 from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint

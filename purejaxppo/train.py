@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from purejaxppo import guard, losses
+from purejaxppo import guard, losses, sharding
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
@@ -301,15 +301,13 @@ def make_trainer(
     if not isinstance(config, PPOConfig):
         raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
     if mesh is not None:
-        from purejaxppo import distributed
-
-        mesh = distributed.check_mesh(config, mesh, data_axis)
+        mesh = sharding.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
     nets = make_networks(
         adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation
     )
     if mesh is not None:
-        nets = distributed.shard_networks(nets, mesh, data_axis)
+        nets = sharding.shard_networks(nets, mesh, data_axis)
 
     def init(rng: jax.Array, hp: HParams) -> TrainState:
         return init_train_state(config, adapter, nets, rng, hp)
@@ -322,7 +320,7 @@ def make_trainer(
 
     trainer = Trainer(config, adapter, nets, init, update, normalize_obs)
     if mesh is not None:
-        trainer = distributed.shard_trainer(trainer, mesh, data_axis)
+        trainer = sharding.shard_trainer(trainer, mesh, data_axis)
     return trainer
 
 
