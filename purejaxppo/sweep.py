@@ -224,18 +224,24 @@ def sweep(
     return SweepResult(config, grid_arrays, points, metrics, DIMS, num_calls)
 
 
-def load_grid_file(path: str) -> dict[str, list[float]]:
-    """Reads a grid ``{field: [values]}`` from a ``.json``, ``.yaml`` or ``.yml`` file.
+def load_mapping_file(path: str, what: str = "file") -> dict[str, Any]:
+    """Reads a mapping from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Args:
+      path: the file.
+      what: how error messages name the file (e.g. ``"grid file"``).
 
     Raises:
-      ValueError: unreadable file, unknown extension or not a mapping of lists.
+      ValueError: unreadable file, unknown extension, invalid syntax or not a mapping.
     """
     lower = path.lower()
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as err:
-        raise ValueError(f"cannot read grid file {path!r}: {err.strerror}") from err
+        raise ValueError(f"cannot read {what} {path!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path!r} is not UTF-8 text") from err
     try:
         if lower.endswith(".json"):
             data = json.loads(text)
@@ -244,13 +250,30 @@ def load_grid_file(path: str) -> dict[str, list[float]]:
 
             data = yaml.safe_load(text)
         else:
-            raise ValueError(f"grid file {path!r} must end in .json, .yaml or .yml")
+            raise ValueError(f"{what} {path!r} must end in .json, .yaml or .yml")
     except (json.JSONDecodeError, ImportError) as err:
-        raise ValueError(f"grid file {path!r} is not valid: {err}") from err
+        raise ValueError(f"{what} {path!r} is not valid: {err}") from err
     except Exception as err:  # yaml.YAMLError and friends
         if isinstance(err, ValueError):
             raise
-        raise ValueError(f"grid file {path!r} is not valid YAML: {type(err).__name__}") from err
+        raise ValueError(f"{what} {path!r} is not valid YAML: {type(err).__name__}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} {path!r} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def load_grid_file(path: str) -> dict[str, list[float]]:
+    """Reads a grid ``{field: [values]}`` from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Raises:
+      ValueError: unreadable file, unknown extension or not a mapping of lists.
+    """
+    try:
+        data = load_mapping_file(path, "grid file")
+    except ValueError as err:
+        if "must hold a mapping" not in str(err):
+            raise
+        data = None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ValueError(f"grid file {path!r} must hold a mapping of field -> list of values")
     return data
