@@ -156,6 +156,8 @@ def save_checkpoint(
                 f"metrics[{name!r}] must have {step} updates on its last axis (the "
                 f"state's update_step), got shape {value.shape}"
             )
+    if step == 0:  # no updates yet: nothing to store (orbax refuses zero-size arrays)
+        metrics = {}
     tree = {"state": jax.device_get(state), "metrics": metrics}
     meta = {
         "format": FORMAT_VERSION,

@@ -322,3 +322,15 @@ def _validate(c: PPOConfig) -> None:
     valid = env_names()
     if c.env_name not in valid:
         raise ValueError(f"unknown env_name {c.env_name!r}; valid names: {valid}")
+    if c.env_kwargs and not c.env_name.startswith("brax/"):
+        # gymnax envs are cheap to build: refuse keyword arguments the env does not take
+        # now rather than when the train function is built. (brax envs are checked
+        # when they are built: constructing one here would cost seconds.)
+        from purejaxppo.envs import make_env
+
+        try:
+            make_env(c.env_name, **dict(c.env_kwargs))
+        except TypeError as err:
+            raise ValueError(
+                f"env_kwargs {dict(c.env_kwargs)!r} are not accepted by {c.env_name}: {err}"
+            ) from None

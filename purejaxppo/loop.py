@@ -287,6 +287,7 @@ def train_in_chunks(
     total = config.num_updates
     bar = _Progress(progress, total, done, f"PPO {config.env_name}")
     last_saved = done
+    saved_any = False
 
     def joined(extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
         parts = history + ([extra] if extra is not None else [])
@@ -313,7 +314,8 @@ def train_in_chunks(
                     finite = {k: v[..., :good] for k, v in metrics.items()}
                     path = None
                     if checkpoint_dir is not None:
-                        path = (Path(checkpoint_dir) / str(bad.update) if last_saved == bad.update
+                        path = (Path(checkpoint_dir) / str(bad.update)
+                                if saved_any and last_saved == bad.update
                                 else save(before, joined(finite)))
                     history.append(metrics)
                     raise TrainingDiverged(bad, TrainOutput(state=before, metrics=joined()), path)
@@ -326,7 +328,7 @@ def train_in_chunks(
                        and done // checkpoint_every > last_saved // checkpoint_every)
                 if checkpoint_dir is not None and (due or done == total or signals.received):
                     save(state, joined())
-                    last_saved = done
+                    last_saved, saved_any = done, True
                 if signals.received is not None and done < total:
                     path = Path(checkpoint_dir) / str(done) if checkpoint_dir is not None else None
                     raise TrainingInterrupted(

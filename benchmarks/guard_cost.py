@@ -1,0 +1,74 @@
+"""Cost of the non-finite guard on the fused path: guard on vs off, interleaved, ONE process.
+
+"Off" traces the same program with :mod:`purejaxppo.guard`'s two checks replaced by
+constants (so XLA drops them); everything else is identical. Both programs are compiled
+first; then each repeat times one full ``train`` call of each, alternating which goes
+first. Prints every repeat and the medians; writes JSON with ``--out``.
+
+    python benchmarks/guard_cost.py --repeats 7
+    python benchmarks/guard_cost.py --env Pendulum-v1 --num-envs 16 --seeds 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+from purejaxppo import PPOConfig, guard, make_train
+
+
+def _compiled(config: PPOConfig, seeds: int, enabled: bool):
+    saved = guard.step_code, guard.update_code
+    if not enabled:
+        guard.step_code = lambda loss, grads: jnp.int32(0)
+        guard.update_code = lambda codes, params: jnp.int32(0)
+    try:
+        train = jax.vmap(make_train(config)) if seeds > 1 else make_train(config)
+        key = jax.random.PRNGKey(0)
+        keys = jax.random.split(key, seeds) if seeds > 1 else key
+        compiled = jax.jit(train).lower(keys).compile()
+    finally:
+        guard.step_code, guard.update_code = saved
+    return compiled, keys
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="CartPole-v1")
+    parser.add_argument("--num-envs", type=int, default=4)
+    parser.add_argument("--total-timesteps", type=int, default=500_000)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    config = PPOConfig.preset(args.env, num_envs=args.num_envs,
+                              total_timesteps=args.total_timesteps)
+    programs = {name: _compiled(config, args.seeds, name == "on") for name in ("on", "off")}
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    for repeat in range(args.repeats):
+        order = ("on", "off") if repeat % 2 == 0 else ("off", "on")
+        for name in order:
+            compiled, keys = programs[name]
+            start = time.perf_counter()
+            jax.block_until_ready(compiled(keys))
+            times[name].append(time.perf_counter() - start)
+        print(f"repeat {repeat}: on {times['on'][-1]:.3f} s, off {times['off'][-1]:.3f} s",
+              flush=True)
+    steps = config.steps_trained * args.seeds
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"median: on {med['on']:.3f} s ({steps / med['on']:,.0f} steps/s), off "
+          f"{med['off']:.3f} s ({steps / med['off']:,.0f} steps/s), on/off "
+          f"{med['on'] / med['off']:.3f}")
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump({"config": config.to_dict(), "seeds": args.seeds, "times_s": times,
+                       "median_s": med, "env_steps": steps}, handle, indent=2)
+
+
+if __name__ == "__main__":
+    main()
