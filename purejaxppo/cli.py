@@ -688,8 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return command(args)
     except _Stop as stop:
         print(f"purejaxppo: {' '.join(stop.line.split())}", file=sys.stderr, flush=True)
-        sys.stdout.flush()
-        os._exit(stop.status)
+        return stop.status
     except (CLIError, ValueError, ImportError) as err:
         message = " ".join(str(err).split())
         print(f"purejaxppo: error: {message}", file=sys.stderr)

@@ -109,7 +109,8 @@ WRITER = textwrap.dedent("""
     import jax, jax.numpy as jnp
     from purejaxppo import PPOConfig, make_trainer
     from purejaxppo.checkpoint import latest_step, save_checkpoint
-    cfg = PPOConfig(num_envs=2, num_steps=8, num_minibatches=2, total_timesteps=16000)
+    cfg = PPOConfig(num_envs=2, num_steps=8, num_minibatches=2, update_epochs=1,
+                    total_timesteps=16000)
     state = jax.jit(make_trainer(cfg).init)(jax.random.PRNGKey(0), cfg.hparams())
     step = latest_step(sys.argv[1]) or 0
     while True:
