@@ -672,6 +672,31 @@ _COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "
              "presets": cmd_presets}
 
 
+def _is_closed_loop_error(error: BaseException | None) -> bool:
+    return isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
+
+
+def _silence_closed_loop_callbacks() -> None:
+    """Drops the tracebacks of orbax's late read callbacks after a failed restore.
+
+    When a corrupt checkpoint makes an orbax restore fail, reads still in flight finish
+    later and post their results to the restore's event loop, which is closed by then;
+    Python reports each as an unraisable ``RuntimeError: Event loop is closed``. The
+    restore's own ``ValueError`` is already reported (or the CLI fell back to an intact
+    checkpoint), so exactly those reports are dropped; any other one prints as usual.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "_purejaxppo", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if not _is_closed_loop_error(unraisable.exc_value):
+            previous(unraisable)
+
+    hook._purejaxppo = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``purejaxppo`` console script; returns the exit status."""
     from purejaxppo.runtime import apply_cpu_workaround
@@ -680,6 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # orbax reads arrays in asyncio tasks; when a corrupt checkpoint fails several of
     # them, asyncio would also log each one. The ValueError below is the one report.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    _silence_closed_loop_callbacks()
     try:
         args = build_parser().parse_args(argv)
         command = _COMMANDS.get(args.command)

@@ -89,6 +89,7 @@ def test_sigint_sigterm_then_resume_past_a_corrupt_checkpoint_is_identical(tmp_p
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
     assert "skipped 1 corrupt checkpoint" in err and f"(update {first})" in err
+    assert len(err.strip().splitlines()) == 1, err
     assert f"resuming from update {first}" in out
 
     reference = train_in_chunks(CONFIG, jax.random.PRNGKey(0), num_seeds=2, chunk_updates=500)
@@ -175,6 +176,7 @@ def test_evaluate_falls_back_and_all_corrupt_is_one_line(two_checkpoints, tmp_pa
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 0, err
     assert "skipped 1 corrupt checkpoint" in err and "checkpoint at update 1" in out
+    assert len(err.strip().splitlines()) == 1, err  # no late orbax tracebacks
     _corrupt(run / "checkpoints" / "1")
     proc = _cli("evaluate", str(run), "--episodes", "1")
     out, err = proc.communicate(timeout=TIMEOUT)
