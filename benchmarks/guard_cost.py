@@ -3,7 +3,9 @@
 "Off" traces the same program with :mod:`purejaxppo.guard`'s two checks replaced by
 constants (so XLA drops them); everything else is identical. Both programs are compiled
 first; then each repeat times one full ``train`` call of each, alternating which goes
-first. Prints every repeat and the medians; writes JSON with ``--out``.
+first. Each call's wall time and the process's CPU time (``time.process_time``, all
+threads; less sensitive than wall time to other processes on a shared machine) are
+recorded. Prints every repeat and the medians; writes JSON with ``--out``.
 
     python benchmarks/guard_cost.py --repeats 7
     python benchmarks/guard_cost.py --env Pendulum-v1 --num-envs 16 --seeds 4
@@ -50,24 +52,33 @@ def main() -> None:
                               total_timesteps=args.total_timesteps)
     programs = {name: _compiled(config, args.seeds, name == "on") for name in ("on", "off")}
     times: dict[str, list[float]] = {"on": [], "off": []}
+    cpu: dict[str, list[float]] = {"on": [], "off": []}
     for repeat in range(args.repeats):
         order = ("on", "off") if repeat % 2 == 0 else ("off", "on")
         for name in order:
             compiled, keys = programs[name]
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             jax.block_until_ready(compiled(keys))
             times[name].append(time.perf_counter() - start)
-        print(f"repeat {repeat}: on {times['on'][-1]:.3f} s, off {times['off'][-1]:.3f} s",
-              flush=True)
+            cpu[name].append(time.process_time() - start_cpu)
+        print(f"repeat {repeat}: wall on {times['on'][-1]:.3f} s, off {times['off'][-1]:.3f} s"
+              f" | cpu on {cpu['on'][-1]:.3f} s, off {cpu['off'][-1]:.3f} s", flush=True)
     steps = config.steps_trained * args.seeds
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"median: on {med['on']:.3f} s ({steps / med['on']:,.0f} steps/s), off "
+    med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
+    print(f"median wall: on {med['on']:.3f} s ({steps / med['on']:,.0f} steps/s), off "
           f"{med['off']:.3f} s ({steps / med['off']:,.0f} steps/s), on/off "
           f"{med['on'] / med['off']:.3f}")
+    print(f"median cpu:  on {med_cpu['on']:.3f} s, off {med_cpu['off']:.3f} s, on/off "
+          f"{med_cpu['on'] / med_cpu['off']:.3f}")
+    best = {k: min(v) for k, v in times.items()}
+    print(f"min wall:    on {best['on']:.3f} s, off {best['off']:.3f} s, on/off "
+          f"{best['on'] / best['off']:.3f}")
     if args.out:
         with open(args.out, "w") as handle:
-            json.dump({"config": config.to_dict(), "seeds": args.seeds, "times_s": times,
-                       "median_s": med, "env_steps": steps}, handle, indent=2)
+            json.dump({"config": config.to_dict(), "seeds": args.seeds, "wall_s": times,
+                       "cpu_s": cpu, "median_wall_s": med, "median_cpu_s": med_cpu,
+                       "env_steps": steps}, handle, indent=2)
 
 
 if __name__ == "__main__":
