@@ -1,7 +1,10 @@
 """Cost of the non-finite guard on the fused path: guard on vs off, interleaved, ONE process.
 
-"Off" traces the same program with :mod:`purejaxppo.guard`'s two checks replaced by
-constants (so XLA drops them); everything else is identical. Both programs are compiled
+"Off" is, by default, the same program with :mod:`purejaxppo.guard`'s two checks
+replaced by constants. With ``--baseline-src DIR`` it is instead the train function of
+another copy of the package (e.g. the main branch's ``purejaxppo/``, which has no
+guard at all), imported under another name; this is the faithful comparison, since
+replacing the checks by constants still changes the program XLA sees. Both programs are compiled
 first; then each repeat times one full ``train`` call of each, alternating which goes
 first. Each call's wall time and the process's CPU time (``time.process_time``, all
 threads; less sensitive than wall time to other processes on a shared machine) are
@@ -24,13 +27,35 @@ import jax.numpy as jnp
 from purejaxppo import PPOConfig, guard, make_train
 
 
-def _compiled(config: PPOConfig, seeds: int, enabled: bool):
+def _import_copy(src: str):
+    """Imports the package at ``src`` as ``purejaxppo_baseline`` (imports rewritten)."""
+    import importlib
+    import re
+    import shutil
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp()) / "purejaxppo_baseline"
+    shutil.copytree(src, root, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in root.rglob("*.py"):
+        text = path.read_text()
+        path.write_text(re.sub(r"\bpurejaxppo\b", "purejaxppo_baseline", text))
+    sys.path.insert(0, str(root.parent))
+    return importlib.import_module("purejaxppo_baseline")
+
+
+def _compiled(config: PPOConfig, seeds: int, enabled: bool, baseline=None):
     saved = guard.step_code, guard.update_code
-    if not enabled:
+    build = make_train
+    if not enabled and baseline is not None:
+        build = baseline.make_train
+        config = baseline.PPOConfig.from_dict(config.to_dict())
+    elif not enabled:
         guard.step_code = lambda loss, grads: jnp.int32(0)
         guard.update_code = lambda codes, params: jnp.int32(0)
     try:
-        train = jax.vmap(make_train(config)) if seeds > 1 else make_train(config)
+        train = jax.vmap(build(config)) if seeds > 1 else build(config)
         key = jax.random.PRNGKey(0)
         keys = jax.random.split(key, seeds) if seeds > 1 else key
         compiled = jax.jit(train).lower(keys).compile()
@@ -47,10 +72,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--out", default=None)
+    parser.add_argument("--baseline-src", default=None,
+                        help="package dir whose make_train is the 'off' program")
     args = parser.parse_args()
+    baseline = _import_copy(args.baseline_src) if args.baseline_src else None
     config = PPOConfig.preset(args.env, num_envs=args.num_envs,
                               total_timesteps=args.total_timesteps)
-    programs = {name: _compiled(config, args.seeds, name == "on") for name in ("on", "off")}
+    programs = {name: _compiled(config, args.seeds, name == "on", baseline)
+                for name in ("on", "off")}
     times: dict[str, list[float]] = {"on": [], "off": []}
     cpu: dict[str, list[float]] = {"on": [], "off": []}
     for repeat in range(args.repeats):
@@ -76,7 +105,8 @@ def main() -> None:
           f"{best['on'] / best['off']:.3f}")
     if args.out:
         with open(args.out, "w") as handle:
-            json.dump({"config": config.to_dict(), "seeds": args.seeds, "wall_s": times,
+            json.dump({"config": config.to_dict(), "seeds": args.seeds,
+                       "baseline": args.baseline_src or "guard checks replaced by constants", "wall_s": times,
                        "cpu_s": cpu, "median_wall_s": med, "median_cpu_s": med_cpu,
                        "env_steps": steps}, handle, indent=2)
 

@@ -4,13 +4,18 @@ Every PPO update records one small integer, ``metrics["nonfinite"]``:
 
 * ``0`` (:data:`OK`): the loss, the gradients and the parameters stayed finite;
 * ``1`` (:data:`LOSS`): the loss of some minibatch was NaN or infinite;
-* ``2`` (:data:`GRADIENTS`): the loss was finite but a gradient was not;
+* ``2`` (:data:`GRADIENTS`): the loss was finite but the gradients' global norm was
+  not (a gradient entry is NaN or infinite, or so large, ~1e19, that its square
+  overflows float32);
 * ``3`` (:data:`PARAMETERS`): loss and gradients were finite, yet the parameters at
   the end of the update were not (an overflow of the step itself).
 
 Within an update the minibatch steps are checked in order and the first bad one
-decides the code, so the code names the first quantity that went bad. The checks are
-a few reductions over arrays the update already holds, inside the fused program.
+decides the code, so the code names the first quantity that went bad. The checks cost
+next to nothing inside the fused program: the loss is a scalar, the gradient check
+reuses the global norm that the optimizer's gradient clipping computes anyway
+(``optax.tree.norm``, the same expression, merged by XLA), and the parameters are
+checked once per update rather than once per minibatch.
 :func:`first_nonfinite` turns the per-update codes into the first bad update index of
 every run (``-1`` for a run that stayed finite).
 """
@@ -22,6 +27,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 OK = 0
 LOSS = 1
@@ -38,7 +44,7 @@ def _all_finite(tree: Any) -> jax.Array:
 
 def step_code(loss: jax.Array, grads: Any) -> jax.Array:
     """The code of one minibatch step: :data:`LOSS`, :data:`GRADIENTS` or :data:`OK`."""
-    code = jnp.where(_all_finite(grads), OK, GRADIENTS)
+    code = jnp.where(jnp.isfinite(optax.tree.norm(grads)), OK, GRADIENTS)
     return jnp.where(jnp.isfinite(loss), code, LOSS).astype(jnp.int32)
 
 
