@@ -17,6 +17,7 @@ if _os.environ.get("PUREJAXPPO_XLA_WORKAROUND"):
     _apply_cpu_workaround()
 
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
+from purejaxppo import presets as _presets  # noqa: F401  (registers PPOConfig.preset)
 from purejaxppo.envs import env_names, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
 from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint

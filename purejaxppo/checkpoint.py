@@ -156,6 +156,8 @@ def save_checkpoint(
                 f"metrics[{name!r}] must have {step} updates on its last axis (the "
                 f"state's update_step), got shape {value.shape}"
             )
+    if step == 0:  # no updates yet: nothing to store (orbax refuses zero-size arrays)
+        metrics = {}
     tree = {"state": jax.device_get(state), "metrics": metrics}
     meta = {
         "format": FORMAT_VERSION,
@@ -187,6 +189,58 @@ def latest_step(directory: str | Path) -> int | None:
         return None
     with _quiet_absl(), _manager(directory, read_only=True) as manager:
         return manager.latest_step()
+
+
+def all_steps(directory: str | Path) -> list[int]:
+    """Every complete step in ``directory``, oldest first (``[]`` if none)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    with _quiet_absl(), _manager(directory, read_only=True) as manager:
+        return sorted(manager.all_steps())
+
+
+def load_newest_intact(
+    path: str | Path,
+    config: PPOConfig | None = None,
+    *,
+    env: Any = None,
+    env_params: Any = None,
+) -> tuple[Checkpoint, list[str]]:
+    """The newest step of a checkpoint root that loads, skipping corrupt ones.
+
+    A step directory (``<root>/<step>``) is loaded as :func:`load_checkpoint` does,
+    with no fallback.
+
+    Args:
+      path: a checkpoint root or a step directory.
+      config: as for :func:`load_checkpoint`; a config mismatch is never skipped.
+      env, env_params: as for :func:`load_checkpoint`.
+
+    Returns:
+      ``(checkpoint, skipped)``: ``skipped`` holds one line per newer step that was
+      unreadable or corrupt (newest first), empty when the newest step loaded.
+
+    Raises:
+      ValueError: the path holds no checkpoint, or every step is corrupt (the message
+        names the newest step's problem and how many steps were tried).
+    """
+    root = Path(path)
+    if root.name.isdigit() and (root / _META_ITEM).exists():
+        return load_checkpoint(root, config, env=env, env_params=env_params), []
+    steps = all_steps(root)
+    if not steps:
+        return load_checkpoint(root, config, env=env, env_params=env_params), []
+    skipped: list[str] = []
+    for step in reversed(steps):
+        try:
+            return load_checkpoint(root, config, step=step, env=env, env_params=env_params), skipped
+        except ValueError as err:
+            if "corrupt" not in str(err) and "unknown format" not in str(err):
+                raise
+            skipped.append(str(err))
+    raise ValueError(f"all {len(steps)} checkpoint step(s) in {str(root)!r} are unreadable "
+                     f"or corrupt; the newest: {skipped[0]}")
 
 
 def _resolve(path: Path, step: int | None) -> tuple[Path, int]:

@@ -1,4 +1,4 @@
-"""Command line: ``purejaxppo {train,sweep,evaluate,plot}`` (also ``python -m purejaxppo``).
+"""Command line: ``purejaxppo {train,sweep,evaluate,plot,presets}`` (also ``python -m purejaxppo``).
 
 Every :class:`~purejaxppo.config.PPOConfig` field is a flag (``--num-envs 8``,
 ``--hidden-sizes 64,64``, ``--anneal-lr false``). argparse is used because the
@@ -9,6 +9,11 @@ same flags but prints multi-line rich-formatted errors and adds a dependency.
 
 Outputs are validated before anything is written and every file is written to a
 temporary name and renamed into place, so a failed command leaves nothing half-written.
+
+Exit status: 0 on success, 2 on a usage error (one line on stderr), 3 when training
+diverged (one line on stderr naming the seed, the update, the env steps and the first
+quantity that went non-finite), 128 + the signal number when SIGINT/SIGTERM stopped
+chunked training (after a checkpoint; the line on stderr says how to resume).
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from purejaxppo.config import PPOConfig
+from purejaxppo.config import PPOConfig, field_docs
 
 
 class CLIError(Exception):
@@ -81,9 +86,24 @@ _FIELD_TYPES = {"bool": _parse_bool, "int": _strict_int, "float": _float, "str":
                 "str | None": _optional(str), "int | None": _optional(_strict_int)}
 
 
+def _flag_help(field: dataclasses.Field) -> str:
+    default = field.default
+    if isinstance(default, tuple):
+        shown = ",".join(str(v) for v in default)
+    elif isinstance(default, bool):
+        shown = str(default).lower()
+    else:
+        shown = str(default)
+    doc = " ".join(field_docs()[field.name].replace("``", "").split())
+    return f"{doc} (default: {shown})".replace("%", "%%")
+
+
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--<field>`` for every PPOConfig field (default: unset)."""
-    group = parser.add_argument_group("PPOConfig fields (default: the config's own)")
+    """Adds ``--<field>`` for every PPOConfig field (default: unset, i.e. the preset's,
+    the config file's or the config's own); the help text is the field's description
+    in the :class:`PPOConfig` docstring and its default."""
+    group = parser.add_argument_group(
+        "PPOConfig fields (a flag overrides --config, which overrides --preset)")
     for field in dataclasses.fields(PPOConfig):
         if field.name in ("env_name", "env_kwargs"):
             continue
@@ -92,19 +112,49 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             kind = _parse_int_tuple
         else:
             kind = _FIELD_TYPES[field.type if isinstance(field.type, str) else field.type.__name__]
-        group.add_argument(flag, dest=field.name, type=kind, default=None, metavar="V")
+        group.add_argument(flag, dest=field.name, type=kind, default=None, metavar="V",
+                           help=_flag_help(field))
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    """The PPOConfig fields in a ``.yaml``/``.yml``/``.json`` file (a mapping).
+
+    Raises:
+      ValueError: unreadable file, unknown extension, not a mapping, or a key that is
+        not a PPOConfig field (the message lists the valid ones).
+    """
+    from purejaxppo.config import field_names
+    from purejaxppo.sweep import load_mapping_file
+
+    data = load_mapping_file(path, "config file")
+    unknown = sorted(str(k) for k in set(data) - set(field_names()))
+    if unknown:
+        raise ValueError(f"config file {path!r} has unknown key(s) {unknown}; valid keys: "
+                         f"{field_names()}")
+    data = dict(data)
+    if "hidden_sizes" in data and isinstance(data["hidden_sizes"], list):
+        data["hidden_sizes"] = tuple(data["hidden_sizes"])
+    if isinstance(data.get("env_kwargs"), dict):
+        data["env_kwargs"] = tuple(sorted(data["env_kwargs"].items()))
+    return data
 
 
 def config_from_args(args: argparse.Namespace) -> PPOConfig:
-    """The config from ``--env`` / ``--preset`` plus any field flags."""
-    overrides: dict[str, Any] = {
+    """The config from ``--preset`` or ``--env``, then ``--config FILE``, then field flags."""
+    fields: dict[str, Any] = {}
+    if getattr(args, "config", None):
+        fields.update(load_config_file(args.config))
+    fields.update({
         f.name: getattr(args, f.name)
         for f in dataclasses.fields(PPOConfig)
         if getattr(args, f.name, None) is not None
-    }
+    })
     if getattr(args, "preset", None):
-        return PPOConfig.preset(args.preset, **overrides)
-    return PPOConfig(env_name=args.env or "CartPole-v1", **overrides)
+        fields.pop("env_name", None)
+        return PPOConfig.preset(args.preset, **fields)
+    if args.env:
+        fields["env_name"] = args.env
+    return PPOConfig.from_dict(fields)
 
 
 def _has_presets() -> bool:
@@ -120,6 +170,12 @@ def _add_run_flags(parser: argparse.ArgumentParser, seeds_help: str) -> None:
     parser.add_argument("--seeds", type=_strict_int, default=None, help=seeds_help)
     parser.add_argument("--seed", type=_strict_int, default=0, help="base PRNG seed")
     parser.add_argument("--out", default=None, help="output directory")
+    parser.add_argument("--config", default=None, metavar="FILE",
+                        help="PPOConfig fields from a YAML or JSON mapping (unknown keys are "
+                             "refused)")
+    parser.add_argument("--smooth", type=_strict_int, default=1, metavar="N",
+                        help="plot learning curves as a moving average over N updates "
+                             "(default: 1, no smoothing)")
     add_config_flags(parser)
 
 
@@ -139,6 +195,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--progress", action="store_true", help="show a progress bar (chunked)")
     train.add_argument("--eval-episodes", type=_strict_int, default=10, metavar="N",
                        help="deterministic evaluation episodes per seed at the end (0: none)")
+    train.add_argument("--logger", default=None, metavar="KIND[,KIND]",
+                       help="metric loggers fed after every chunk, x-axis env steps: csv "
+                            "(OUT/metrics.csv), tensorboard (OUT/tensorboard), wandb "
+                            "(OUT/wandb, offline unless WANDB_MODE says otherwise); "
+                            "default: csv when --out is given")
 
     sweep = sub.add_parser("sweep", help="sweep traced hyperparameters in one compile")
     _add_run_flags(sweep, "seeds per grid point (default 1)")
@@ -156,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="(re)draw the plots of a train or sweep output dir")
     plot.add_argument("run", help="output dir of train or sweep")
+    plot.add_argument("--smooth", type=_strict_int, default=1, metavar="N",
+                      help="moving average over N updates (default: 1, no smoothing)")
+
+    presets = sub.add_parser("presets", help="list the presets, their sources and results")
+    presets.add_argument("name", nargs="?", default=None,
+                         help="show this preset's values too")
     for command in (train, sweep, ev, plot):
         _add_cache_flags(command)
     return parser
@@ -178,6 +245,8 @@ def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
 def _configure_compile_cache(args: argparse.Namespace) -> None:
     from purejaxppo import runtime
 
+    if not hasattr(args, "no_compile_cache"):  # a command that compiles nothing
+        return
     if args.no_compile_cache or runtime.compile_cache_disabled_by_env():
         if args.compile_cache_dir is not None:
             raise CLIError("--compile-cache-dir and --no-compile-cache exclude each other")
@@ -245,23 +314,59 @@ def _final_table(final: Any, env_steps: Any, eval_means: Any | None) -> None:
 
 
 # --------------------------------------------------------------------------- commands
+class _Stop(Exception):
+    """Ends a command with a status and ONE line on stderr (divergence, interruption)."""
+
+    def __init__(self, status: int, line: str) -> None:
+        super().__init__(line)
+        self.status, self.line = status, line
+
+
+def _logger_kinds(args: argparse.Namespace, out_dir: Path | None) -> list[str]:
+    from purejaxppo.loggers import LOGGERS
+
+    if args.logger is None:
+        return ["csv"] if out_dir is not None else []
+    kinds = [k.strip() for k in args.logger.split(",") if k.strip()]
+    bad = [k for k in kinds if k not in LOGGERS]
+    if bad or not kinds:
+        raise CLIError(f"--logger {args.logger!r}: allowed kinds are {list(LOGGERS)} "
+                       "(comma-separated)")
+    if out_dir is None:
+        raise CLIError("--logger needs --out (the loggers write under OUT)")
+    return list(dict.fromkeys(kinds))
+
+
+def _load_for_resume(path: str, config: PPOConfig | None):
+    """The newest intact checkpoint under ``path``; says which corrupt ones it skipped."""
+    from purejaxppo.checkpoint import load_newest_intact
+
+    ckpt, skipped = load_newest_intact(_checkpoint_root(path), config)
+    if skipped:
+        print(f"purejaxppo: warning: skipped {len(skipped)} corrupt checkpoint step(s) "
+              f"(newest: {' '.join(skipped[0].split())}); using {ckpt.path} (update "
+              f"{ckpt.step})", file=sys.stderr, flush=True)
+    return ckpt
+
+
 def cmd_train(args: argparse.Namespace) -> int:
-    """``train``: fused by default; chunked with --checkpoint-every/--resume/--progress."""
-    for flag in ("seeds", "checkpoint_every", "chunk_updates"):
+    """``train``: fused by default; chunked with --checkpoint-every/--chunk-updates/
+    --resume/--progress (then SIGINT/SIGTERM checkpoint and stop after the chunk)."""
+    for flag in ("seeds", "checkpoint_every", "chunk_updates", "smooth"):
         _check_positive("--" + flag.replace("_", "-"), getattr(args, flag))
     if args.eval_episodes < 0:
         raise CLIError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
     out_dir = _prepare_out(args.out)
     if args.checkpoint_every is not None and out_dir is None:
         raise CLIError("--checkpoint-every needs --out (checkpoints go to OUT/checkpoints)")
-
-    from purejaxppo.checkpoint import load_checkpoint
+    kinds = _logger_kinds(args, out_dir)
 
     ckpt = None
     if args.resume is not None:
         flagged = any(getattr(args, f.name, None) is not None for f in dataclasses.fields(PPOConfig))
-        given = config_from_args(args) if flagged or args.env or getattr(args, "preset", None) else None
-        ckpt = load_checkpoint(_checkpoint_root(args.resume), given)
+        given = (config_from_args(args)
+                 if flagged or args.env or args.config or getattr(args, "preset", None) else None)
+        ckpt = _load_for_resume(args.resume, given)
         config = ckpt.config
         if ckpt.num_seeds is None:
             raise CLIError("the checkpoint holds an unbatched run; the CLI resumes seed batches")
@@ -275,6 +380,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     import jax
     import numpy as np
 
+    from purejaxppo import guard
+    from purejaxppo.loggers import make_logger
     from purejaxppo.train import make_train
 
     print(
@@ -283,44 +390,90 @@ def cmd_train(args: argparse.Namespace) -> int:
         flush=True,
     )
     key = jax.random.PRNGKey(args.seed)
-    chunked = args.checkpoint_every is not None or ckpt is not None or args.progress
+    chunked = (args.checkpoint_every is not None or args.chunk_updates is not None
+               or ckpt is not None or args.progress)
     ckpt_dir = out_dir / "checkpoints" if out_dir is not None else None
     timing: dict[str, float] = {}
-    if chunked:
-        from purejaxppo.loop import train_in_chunks
+    start_update = ckpt.step if ckpt is not None else 0
+    loggers = [make_logger(k, out_dir, config, start_update=start_update) for k in kinds]
 
-        if ckpt is not None:
-            print(f"resuming from update {ckpt.step} ({ckpt.path})", flush=True)
-        start = time.perf_counter()
-        out = train_in_chunks(
-            config, key, num_seeds=seeds, chunk_updates=args.chunk_updates, resume=ckpt,
-            progress=args.progress, checkpoint_dir=ckpt_dir,
-            checkpoint_every=args.checkpoint_every,
-        )
-        timing["train_s_including_compile"] = time.perf_counter() - start
-        print(f"train (chunked, incl. compile) {timing['train_s_including_compile']:.1f} s")
-    else:
-        keys = jax.random.split(key, seeds)
-        train = jax.jit(jax.vmap(make_train(config)))
-        from purejaxppo.runtime import compile_cache_counts
+    def log(metrics: dict[str, Any], first_update: int) -> None:
+        for logger in loggers:
+            logger.log(metrics, first_update)
 
-        hits = compile_cache_counts()["hits"]
-        start = time.perf_counter()
-        compiled = train.lower(keys).compile()
-        timing["compile_s"] = time.perf_counter() - start
-        timing["compile_cache_hit"] = compile_cache_counts()["hits"] > hits
-        start = time.perf_counter()
-        out = jax.block_until_ready(compiled(keys))
-        timing["train_s"] = time.perf_counter() - start
-        cached = " (from the compilation cache)" if timing["compile_cache_hit"] else ""
-        print(f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
-              f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)")
+    divergence = None
+    last_finite: Path | None = None
+    try:
+        if chunked:
+            from purejaxppo.loop import TrainingDiverged, TrainingInterrupted, train_in_chunks
+
+            if ckpt is not None:
+                print(f"resuming from update {ckpt.step} ({ckpt.path})", flush=True)
+
+            def callback(info: Any) -> None:
+                log(info.metrics, info.update_step - np.shape(info.metrics["env_steps"])[-1])
+
+            start = time.perf_counter()
+            try:
+                out = train_in_chunks(
+                    config, key, num_seeds=seeds, chunk_updates=args.chunk_updates,
+                    resume=ckpt, progress=args.progress, checkpoint_dir=ckpt_dir,
+                    checkpoint_every=args.checkpoint_every, callback=callback,
+                )
+            except TrainingDiverged as err:
+                out, divergence, last_finite = err.output, err.divergence, err.checkpoint
+            except TrainingInterrupted as err:
+                name = __import__("signal").Signals(err.signum).name
+                if err.checkpoint is None:
+                    where = "no checkpoint written (no --out)"
+                    how = "rerun with --out to be able to resume"
+                else:
+                    run_dir = err.checkpoint.parent.parent
+                    where = f"checkpoint written to {err.checkpoint}"
+                    how = (f"resume with: purejaxppo train --resume {run_dir} --out {run_dir}"
+                           + (f" --logger {args.logger}" if args.logger else ""))
+                raise _Stop(128 + err.signum,
+                            f"interrupted by {name} after update {err.update_step} of "
+                            f"{config.num_updates}; {where}; {how}") from None
+            timing["train_s_including_compile"] = time.perf_counter() - start
+            print(f"train (chunked, incl. compile) {timing['train_s_including_compile']:.1f} s")
+        else:
+            keys = jax.random.split(key, seeds)
+            train = jax.jit(jax.vmap(make_train(config)))
+            from purejaxppo.runtime import compile_cache_counts
+
+            hits = compile_cache_counts()["hits"]
+            start = time.perf_counter()
+            compiled = train.lower(keys).compile()
+            timing["compile_s"] = time.perf_counter() - start
+            timing["compile_cache_hit"] = compile_cache_counts()["hits"] > hits
+            start = time.perf_counter()
+            out = jax.block_until_ready(compiled(keys))
+            timing["train_s"] = time.perf_counter() - start
+            cached = " (from the compilation cache)" if timing["compile_cache_hit"] else ""
+            print(f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
+                  f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)")
+            fused_metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
+            log(fused_metrics, 0)
+            divergence = guard.find_divergence(fused_metrics["nonfinite"], config.batch_size)
+            if divergence is not None and ckpt_dir is not None:
+                from purejaxppo.checkpoint import save_checkpoint
+                from purejaxppo.loop import replay
+
+                good = divergence.update
+                state = replay(config, key, good, num_seeds=seeds)
+                last_finite = save_checkpoint(
+                    ckpt_dir, config, state, {k: v[..., :good] for k, v in fused_metrics.items()}
+                )
+    finally:
+        for logger in loggers:
+            logger.close()
     metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
     final = metrics["episode_return"][:, -1]
 
     eval_means = None
     eval_summary = None
-    if args.eval_episodes:
+    if args.eval_episodes and divergence is None:
         from purejaxppo.evaluate import evaluate
         from purejaxppo.stats import summarize
 
@@ -329,14 +482,15 @@ def cmd_train(args: argparse.Namespace) -> int:
         eval_means = eval_returns.mean(axis=1)
         eval_summary = {"episodes_per_seed": args.eval_episodes, "deterministic": True,
                         "per_seed_mean": eval_means.tolist(), **summarize(eval_means)}
-    _final_table(final, metrics["env_steps"][:, -1], eval_means)
+    if divergence is None:
+        _final_table(final, metrics["env_steps"][:, -1], eval_means)
 
     if out_dir is not None:
         from purejaxppo.checkpoint import save_checkpoint
         from purejaxppo.stats import summarize
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        if not chunked:
+        if not chunked and divergence is None:
             save_checkpoint(ckpt_dir, config, out.state, metrics)
         _write_json(out_dir / "config.json", config.to_dict())
         _write_npz(out_dir / "metrics.npz", metrics)
@@ -345,11 +499,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             "env_steps": int(metrics["env_steps"][0, -1]),
             "final_return_per_seed": [float(v) for v in final],
             "final_return": summarize(final), "evaluation": eval_summary, "timing": timing,
+            "diverged": None if divergence is None else {
+                "seed": divergence.run, "update": divergence.update,
+                "env_steps": divergence.env_steps, "quantity": divergence.quantity,
+                "seeds": divergence.runs,
+                "first_update_per_seed": guard.first_nonfinite(metrics["nonfinite"]).tolist(),
+                "last_finite_checkpoint": None if last_finite is None else str(last_finite),
+            },
         }
         _write_json(out_dir / "summary.json", summary)
-        pngs = _plot_run(out_dir)
+        pngs = _plot_run(out_dir, args.smooth)
         print(f"wrote {out_dir}/config.json, metrics.npz, summary.json, checkpoints/ and "
               f"{', '.join(p.name for p in pngs)}")
+    if divergence is not None:
+        where = ("; no checkpoint written (no --out)" if last_finite is None
+                 else f"; last finite checkpoint: {last_finite}")
+        raise _Stop(3, f"error: training diverged: {divergence.describe()}{where}")
     return 0
 
 
@@ -377,6 +542,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``sweep``: every seed x grid point in one compiled call."""
     _check_positive("--seeds", args.seeds)
     _check_positive("--max-runs-per-call", args.max_runs_per_call)
+    _check_positive("--smooth", args.smooth)
     out_dir = _prepare_out(args.out)
     config = config_from_args(args)
     grid = _parse_grid(args)
@@ -399,13 +565,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     for row in summary["points"]:
         s = row["final_return"]
         params = ", ".join(f"{k}={v:g}" for k, v in row["params"].items())
+        bad = row["diverged"]
+        mark = "" if bad is None else (f"  DIVERGED: seed(s) {bad['seeds']} at update(s) "
+                                       f"{bad['first_update']}")
         if s["iqm"] is None:
-            print(f"{row['point']:>5}  {params:<40} {'nan':>9}")
+            print(f"{row['point']:>5}  {params:<40} {'-':>9}{mark}")
             continue
         ci = f"[{s['iqm_ci'][0]:.1f}, {s['iqm_ci'][1]:.1f}]"
-        print(f"{row['point']:>5}  {params:<40} {s['mean']:>9.2f} {s['iqm']:>9.2f} {ci:>20}")
+        print(f"{row['point']:>5}  {params:<40} {s['mean']:>9.2f} {s['iqm']:>9.2f} "
+              f"{ci:>20}{mark}")
     if summary["best"] is not None:
         print(f"best: point {summary['best']['point']} {summary['best']['params']}")
+    if summary["num_diverged_points"]:
+        print(f"{summary['num_diverged_points']} of {len(summary['points'])} point(s) had "
+              "runs that went non-finite; their statistics leave those runs out")
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_json(out_dir / "config.json", config.to_dict())
@@ -417,18 +590,18 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         _write_npz(out_dir / "metrics.npz", arrays)
         summary["timing"] = {"sweep_s_including_compile": elapsed}
         _write_json(out_dir / "summary.json", summary)
-        pngs = _plot_run(out_dir)
+        pngs = _plot_run(out_dir, args.smooth)
         print(f"wrote {out_dir}/config.json, grid.json, metrics.npz, summary.json and "
               f"{', '.join(p.name for p in pngs)}")
+    if summary["num_diverged_points"] == len(summary["points"]):
+        raise _Stop(3, "error: sweep diverged: every grid point had a run that went non-finite")
     return 0
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: fresh episodes with a checkpoint's policy."""
     _check_positive("--episodes", args.episodes)
-    from purejaxppo.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(_checkpoint_root(args.checkpoint))
+    ckpt = _load_for_resume(args.checkpoint, None)
     import jax
     import numpy as np
 
@@ -449,7 +622,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plot_run(run: Path) -> list[Path]:
+def _plot_run(run: Path, smoothing: int = 1) -> list[Path]:
     """Draws the PNGs of a train or sweep output dir from its files."""
     import numpy as np
 
@@ -460,7 +633,8 @@ def _plot_run(run: Path) -> list[Path]:
         with np.load(run / "metrics.npz") as data:
             metrics = {k: data[k] for k in data.files}
         grid = json.loads((run / "grid.json").read_text()) if (run / "grid.json").exists() else None
-        summary = json.loads((run / "summary.json").read_text()) if grid else None
+        summary_path = run / "summary.json"
+        summary = json.loads(summary_path.read_text()) if summary_path.exists() else None
     except (OSError, ValueError, KeyError) as err:
         raise CLIError(f"cannot read results in {str(run)!r}: {err}") from err
     if "episode_return" not in metrics or "env_steps" not in metrics:
@@ -471,17 +645,30 @@ def _plot_run(run: Path) -> list[Path]:
         returns = np.atleast_2d(metrics["episode_return"])
         steps = np.atleast_2d(metrics["env_steps"])[0]
         path = run / "learning_curve.png"
-        _atomic_write(path, lambda tmp: plot_curves_ci(steps, {"PPO": returns}, tmp,
-                                                        title=f"PPO on {env_name}"))
+        bad = (summary or {}).get("diverged")
+        note, marks = None, None
+        if bad:
+            who = "the run" if bad["seed"] is None else f"seed {bad['seed']}"
+            note = (f"DIVERGED: {who} went non-finite ({bad['quantity']})\nat update "
+                    f"{bad['update']}, env steps {bad['env_steps']:,}")
+            marks = {f"first non-finite update ({who})": bad["env_steps"]}
+        _atomic_write(path, lambda tmp: plot_curves_ci(
+            steps, {"PPO": returns}, tmp, title=f"PPO on {env_name}",
+            smoothing=smoothing, note=note, marks=marks))
         out.append(path)
     else:
         returns = metrics["episode_return"]  # [points, seeds, updates]
         steps = metrics["env_steps"][0, 0]
-        curves = {", ".join(f"{k}={v:g}" for k, v in p.items()): returns[i]
+        rows = (summary or {}).get("points", [])
+        diverged = {r["point"] for r in rows if r.get("diverged")}
+        curves = {", ".join(f"{k}={v:g}" for k, v in p.items())
+                  + (" (diverged)" if i in diverged else ""): returns[i]
                   for i, p in enumerate(grid["points"])}
+        note = (f"{len(diverged)} of {len(rows)} grid point(s) diverged" if diverged else None)
         path = run / "learning_curves.png"
-        _atomic_write(path, lambda tmp: plot_curves_ci(steps, curves, tmp,
-                                                        title=f"PPO sweep on {env_name}"))
+        _atomic_write(path, lambda tmp: plot_curves_ci(
+            steps, curves, tmp, title=f"PPO sweep on {env_name}", smoothing=smoothing,
+            note=note))
         out.append(path)
         path = run / "final_return.png"
         _atomic_write(path, lambda tmp: plot_sweep_final(
@@ -492,15 +679,65 @@ def _plot_run(run: Path) -> list[Path]:
 
 def cmd_plot(args: argparse.Namespace) -> int:
     """``plot``: redraw the PNGs of a results dir."""
+    _check_positive("--smooth", args.smooth)
     run = Path(args.run)
     if not run.is_dir():
         raise CLIError(f"{args.run!r} is not a directory")
-    for path in _plot_run(run):
+    for path in _plot_run(run, args.smooth):
         print(f"wrote {path}")
     return 0
 
 
-_COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "plot": cmd_plot}
+def cmd_presets(args: argparse.Namespace) -> int:
+    """``presets``: every preset with its source and measured result (one: its values)."""
+    import textwrap
+
+    from purejaxppo.presets import PRESET_NOTES, PRESETS, preset_names
+
+    if args.name is not None:
+        if args.name not in PRESETS:
+            raise CLIError(f"no preset {args.name!r}; valid names: {preset_names()}")
+        print(args.name)
+        print(textwrap.fill(PRESET_NOTES[args.name], 88, initial_indent="  ",
+                            subsequent_indent="  "))
+        config = PPOConfig.preset(args.name)
+        for name, value in config.to_dict().items():
+            print(f"  {name:<18} {value}")
+        return 0
+    for name in preset_names():
+        print(name)
+        print(textwrap.fill(PRESET_NOTES[name], 88, initial_indent="  ",
+                            subsequent_indent="  "))
+    return 0
+
+
+_COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "plot": cmd_plot,
+             "presets": cmd_presets}
+
+
+def _is_closed_loop_error(error: BaseException | None) -> bool:
+    return isinstance(error, RuntimeError) and str(error) == "Event loop is closed"
+
+
+def _silence_closed_loop_callbacks() -> None:
+    """Drops the tracebacks of orbax's late read callbacks after a failed restore.
+
+    When a corrupt checkpoint makes an orbax restore fail, reads still in flight finish
+    later and post their results to the restore's event loop, which is closed by then;
+    Python reports each as an unraisable ``RuntimeError: Event loop is closed``. The
+    restore's own ``ValueError`` is already reported (or the CLI fell back to an intact
+    checkpoint), so exactly those reports are dropped; any other one prints as usual.
+    """
+    previous = sys.unraisablehook
+    if getattr(previous, "_purejaxppo", False):
+        return
+
+    def hook(unraisable: Any) -> None:
+        if not _is_closed_loop_error(unraisable.exc_value):
+            previous(unraisable)
+
+    hook._purejaxppo = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -508,6 +745,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # orbax reads arrays in asyncio tasks; when a corrupt checkpoint fails several of
     # them, asyncio would also log each one. The ValueError below is the one report.
     logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    _silence_closed_loop_callbacks()
     try:
         args = build_parser().parse_args(argv)
         _configure_compile_cache(args)
@@ -515,7 +753,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command is None:
             raise CLIError(f"unknown command {args.command!r}")
         return command(args)
-    except (CLIError, ValueError) as err:
+    except _Stop as stop:
+        print(f"purejaxppo: {' '.join(stop.line.split())}", file=sys.stderr, flush=True)
+        return stop.status
+    except (CLIError, ValueError, ImportError) as err:
         message = " ".join(str(err).split())
         print(f"purejaxppo: error: {message}", file=sys.stderr)
         if "unreadable or corrupt" in message:

@@ -218,14 +218,48 @@ class PPOConfig:
     @classmethod
     def preset(cls, env_name: str, /, **overrides: Any) -> PPOConfig:
         """Tuned hyperparameters for ``env_name`` (see ``purejaxppo.presets``)."""
-        from purejaxppo.presets import preset_config
+        if _PRESET_SOURCE is None:  # pragma: no cover - ``import purejaxppo`` registers it
+            raise ValueError("no presets are registered; import purejaxppo.presets first")
+        return _PRESET_SOURCE(env_name, **overrides)
 
-        return preset_config(env_name, **overrides)
+
+# Presets are layered on top of this module: ``purejaxppo.presets`` registers its
+# ``preset_config`` here when it is imported (``import purejaxppo`` imports it), so
+# this module never imports the presets.
+_PRESET_SOURCE: Any = None
+
+
+def register_presets(source: Any) -> None:
+    """Makes :meth:`PPOConfig.preset` call ``source(env_name, **overrides)``."""
+    global _PRESET_SOURCE
+    _PRESET_SOURCE = source
 
 
 def field_names() -> list[str]:
     """All PPOConfig field names, in declaration order."""
     return [f.name for f in dataclasses.fields(PPOConfig)]
+
+
+def field_docs() -> dict[str, str]:
+    """``{field: description}`` read from the ``Attributes:`` section of
+    :class:`PPOConfig`'s docstring, the single source of every field's meaning (the
+    command line's ``--help`` shows it). Descriptions are joined onto one line."""
+    docs: dict[str, str] = {}
+    current = None
+    lines = (PPOConfig.__doc__ or "").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "Attributes:")
+    for line in lines[start + 1:]:
+        stripped = line.strip()
+        if not stripped:
+            break
+        indent = len(line) - len(line.lstrip())
+        name, sep, text = stripped.partition(":")
+        if sep and name.isidentifier() and indent <= 6:
+            current = name
+            docs[name] = text.strip()
+        elif current is not None:
+            docs[current] += " " + stripped
+    return docs
 
 
 # ------------------------------------------------------------------------ validation
@@ -302,6 +336,18 @@ def _validate(c: PPOConfig) -> None:
     valid = env_names()
     if c.env_name not in valid:
         raise ValueError(f"unknown env_name {c.env_name!r}; valid names: {valid}")
+    if c.env_kwargs and not c.env_name.startswith("brax/"):
+        # gymnax envs are cheap to build: refuse keyword arguments the env does not take
+        # now rather than when the train function is built. (brax envs are checked
+        # when they are built: constructing one here would cost seconds.)
+        from purejaxppo.envs import make_env
+
+        try:
+            make_env(c.env_name, **dict(c.env_kwargs))
+        except TypeError as err:
+            raise ValueError(
+                f"env_kwargs {dict(c.env_kwargs)!r} are not accepted by {c.env_name}: {err}"
+            ) from None
 
 
 def _validate_memory(c: PPOConfig) -> None:

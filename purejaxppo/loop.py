@@ -9,18 +9,29 @@ metrics to a callback and write checkpoints, and a run can resume from a checkpo
 
 The learning rate anneals by ``state.update_step / num_updates``, which lives in the
 train state, so the chunked run computes the same updates as the fused one.
+
+Runs that go wrong stop loudly. After every chunk the non-finite guard
+(:mod:`purejaxppo.guard`) is read: at the first chunk in which any run's loss,
+gradients or parameters went non-finite, training stops, the state just before the
+first bad update is recomputed and checkpointed, and :class:`TrainingDiverged` is
+raised. SIGINT and SIGTERM (Ctrl-C, ``kill``, a scheduler's pre-emption) let the chunk
+in flight finish, write a checkpoint and raise :class:`TrainingInterrupted`; a second
+signal stops at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import signal
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from purejaxppo import guard
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.train import TrainOutput, TrainState, make_trainer, run_updates
 
@@ -42,6 +53,69 @@ class ChunkInfo:
     env_steps: int
     metrics: dict[str, np.ndarray]
     state: TrainState
+
+
+class TrainingDiverged(RuntimeError):
+    """A run went non-finite; raised by :func:`train_in_chunks` at the first bad chunk.
+
+    Attributes:
+      divergence: the :class:`purejaxppo.guard.Divergence` (run, update, env steps,
+        quantity).
+      output: a :class:`TrainOutput` with the last FINITE state (at update
+        ``divergence.update``, before the bad update, for every run) and the metrics of
+        every update run so far, the bad chunk included.
+      checkpoint: the step directory of the last finite state, if a
+        ``checkpoint_dir`` was given.
+    """
+
+    def __init__(self, divergence: guard.Divergence, output: TrainOutput,
+                 checkpoint: Path | None) -> None:
+        where = f"; last finite checkpoint: {checkpoint}" if checkpoint is not None else ""
+        super().__init__(f"training diverged: {divergence.describe()}{where}")
+        self.divergence, self.output, self.checkpoint = divergence, output, checkpoint
+
+
+class TrainingInterrupted(RuntimeError):
+    """SIGINT or SIGTERM arrived; raised after the chunk in flight and a checkpoint.
+
+    Attributes:
+      signum: the signal number received.
+      update_step: updates done when training stopped.
+      output: a :class:`TrainOutput` with the state and the metrics so far.
+      checkpoint: the step directory written (``None`` without ``checkpoint_dir``).
+    """
+
+    def __init__(self, signum: int, update_step: int, output: TrainOutput,
+                 checkpoint: Path | None) -> None:
+        name = signal.Signals(signum).name
+        where = f"; checkpoint: {checkpoint}" if checkpoint is not None else ""
+        super().__init__(f"training interrupted by {name} after update {update_step}{where}")
+        self.signum, self.update_step = signum, update_step
+        self.output, self.checkpoint = output, checkpoint
+
+
+class _SignalCatcher:
+    """Records SIGINT/SIGTERM while active (main thread only); a second one raises."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.received: int | None = None
+        self._old: dict[int, Any] = {}
+        self._enabled = enabled and threading.current_thread() is threading.main_thread()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None:
+            raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: stopping now")
+        self.received = signum
+
+    def __enter__(self) -> _SignalCatcher:
+        if self._enabled:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 class ChunkFns:
@@ -126,6 +200,8 @@ def train_in_chunks(
     checkpoint_every: int | None = None,
     env: Any = None,
     env_params: Any = None,
+    stop_on_nonfinite: bool = True,
+    handle_signals: bool = True,
 ) -> TrainOutput:
     """Trains like ``make_train(config)(rng)`` but in chunks of updates.
 
@@ -145,6 +221,12 @@ def train_in_chunks(
       checkpoint_dir: where to save checkpoints; the final state is always saved there.
       checkpoint_every: also save whenever this many more updates are done.
       env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      stop_on_nonfinite: stop at the first chunk in which a run went non-finite and
+        raise :class:`TrainingDiverged` (after checkpointing the last finite state
+        when ``checkpoint_dir`` is given). ``False``: train on regardless.
+      handle_signals: while training (main thread only), turn SIGINT/SIGTERM into
+        "finish this chunk, checkpoint, raise :class:`TrainingInterrupted`"; the
+        previous handlers are restored afterwards.
 
     Returns:
       A :class:`TrainOutput` whose metrics cover the WHOLE run (including the updates
@@ -152,6 +234,8 @@ def train_in_chunks(
 
     Raises:
       ValueError: on bad arguments or an incompatible checkpoint, before compiling.
+      TrainingDiverged: a run went non-finite (``stop_on_nonfinite``).
+      TrainingInterrupted: SIGINT or SIGTERM arrived (``handle_signals``).
     """
     from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 
@@ -203,26 +287,85 @@ def train_in_chunks(
     total = config.num_updates
     bar = _Progress(progress, total, done, f"PPO {config.env_name}")
     last_saved = done
-    try:
-        while done < total:
-            length = min(chunk_updates, total - done)
-            state, metrics = fns.chunk(length)(state, hp)
-            metrics = jax.device_get(metrics)
-            history.append(metrics)
-            done += length
-            ret = np.asarray(metrics["episode_return"])[..., -1]
-            info = f"return {np.nanmean(ret):.1f}" if np.any(np.isfinite(ret)) else ""
-            bar.advance(done, info)
-            if callback is not None:
-                callback(ChunkInfo(done, total, done * config.batch_size, metrics, state))
-            due = checkpoint_every is not None and done // checkpoint_every > last_saved // checkpoint_every
-            if checkpoint_dir is not None and (due or done == total):
-                so_far = {k: np.concatenate([h[k] for h in history], axis=-1) for k in history[0]}
-                save_checkpoint(checkpoint_dir, config, state, so_far)
-                last_saved = done
-    finally:
-        bar.close()
+    saved_any = False
+
+    def joined(extra: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+        parts = history + ([extra] if extra is not None else [])
+        return {k: np.concatenate([h[k] for h in parts], axis=-1) for k in parts[0]}
+
+    def save(state: TrainState, metrics: dict[str, np.ndarray]) -> Path:
+        return save_checkpoint(checkpoint_dir, config, state, metrics)
+
+    with _SignalCatcher(handle_signals) as signals:
+        try:
+            while done < total:
+                length = min(chunk_updates, total - done)
+                before = state
+                state, metrics = fns.chunk(length)(state, hp)
+                metrics = jax.device_get(metrics)
+                if callback is not None:
+                    callback(ChunkInfo(done + length, total, (done + length) * config.batch_size,
+                                       metrics, state))
+                bad = guard.find_divergence(metrics["nonfinite"], config.batch_size, done)
+                if bad is not None and stop_on_nonfinite:
+                    good = bad.update - done
+                    if good > 0:
+                        before, _ = fns.chunk(good)(before, hp)
+                    finite = {k: v[..., :good] for k, v in metrics.items()}
+                    path = None
+                    if checkpoint_dir is not None:
+                        path = (Path(checkpoint_dir) / str(bad.update)
+                                if saved_any and last_saved == bad.update
+                                else save(before, joined(finite)))
+                    history.append(metrics)
+                    raise TrainingDiverged(bad, TrainOutput(state=before, metrics=joined()), path)
+                history.append(metrics)
+                done += length
+                ret = np.asarray(metrics["episode_return"])[..., -1]
+                info = f"return {np.nanmean(ret):.1f}" if np.any(np.isfinite(ret)) else ""
+                bar.advance(done, info)
+                due = (checkpoint_every is not None
+                       and done // checkpoint_every > last_saved // checkpoint_every)
+                if checkpoint_dir is not None and (due or done == total or signals.received):
+                    save(state, joined())
+                    last_saved, saved_any = done, True
+                if signals.received is not None and done < total:
+                    path = Path(checkpoint_dir) / str(done) if checkpoint_dir is not None else None
+                    raise TrainingInterrupted(
+                        signals.received, done, TrainOutput(state=state, metrics=joined()), path
+                    )
+        finally:
+            bar.close()
     if not history:
         raise ValueError("the checkpoint already holds the whole run; nothing to train")
-    metrics = {k: np.concatenate([h[k] for h in history], axis=-1) for k in history[0]}
-    return TrainOutput(state=state, metrics=metrics)
+    return TrainOutput(state=state, metrics=joined())
+
+
+def replay(
+    config: PPOConfig,
+    rng: jax.Array,
+    num_updates: int,
+    *,
+    num_seeds: int | None = None,
+    hparams: HParams | None = None,
+) -> TrainState:
+    """The train state after the first ``num_updates`` updates of the run ``rng``.
+
+    The same computation as the first ``num_updates`` updates of
+    ``make_train(config)`` (vmapped over ``jax.random.split(rng, num_seeds)`` with
+    ``num_seeds``), e.g. to recover the last finite state of a fused run that diverged.
+    """
+    _check_positive("num_seeds", num_seeds)
+    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or not (
+        0 <= num_updates <= config.num_updates
+    ):
+        raise ValueError(
+            f"num_updates must be an integer in [0, {config.num_updates}], got {num_updates!r}"
+        )
+    hp = config.hparams() if hparams is None else hparams
+    fns = _cached_fns(config, num_seeds)
+    keys = rng if num_seeds is None else jax.random.split(rng, num_seeds)
+    state = fns.init(keys, hp)
+    if num_updates:
+        state, _ = fns.chunk(num_updates)(state, hp)
+    return state

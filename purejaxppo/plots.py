@@ -67,12 +67,43 @@ def _pyplot():
     return plt
 
 
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing moving average over the last axis (``window`` updates, NaN-aware).
+
+    Entry ``t`` is the mean of the finite values among ``t - window + 1 .. t``; NaN if
+    there are none. ``window=1`` returns the values unchanged.
+
+    Raises:
+      ValueError: ``window`` is not a positive integer.
+    """
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"smoothing window must be a positive integer, got {window!r}")
+    values = np.asarray(values, np.float64)
+    if window == 1:
+        return values
+    finite = np.isfinite(values)
+    zeros = np.zeros(values.shape[:-1] + (1,))
+    total = np.concatenate([zeros, np.cumsum(np.where(finite, values, 0.0), axis=-1)], -1)
+    count = np.concatenate([zeros, np.cumsum(finite, axis=-1)], -1)
+    n = values.shape[-1]
+    hi = np.arange(1, n + 1)
+    lo = np.maximum(hi - window, 0)
+    sums = total[..., hi] - total[..., lo]
+    counts = count[..., hi] - count[..., lo]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+
+
 def plot_curves_ci(
     env_steps: np.ndarray,
     curves: dict[str, np.ndarray],
     path: str | Path,
     title: str = "",
     confidence: float = 0.95,
+    *,
+    smoothing: int = 1,
+    note: str | None = None,
+    marks: dict[str, float] | None = None,
 ) -> Path:
     """Saves a PNG of IQM learning curves with bootstrap CI bands over seeds.
 
@@ -83,6 +114,12 @@ def plot_curves_ci(
       path: output PNG path.
       title: plot title.
       confidence: CI coverage of the band.
+      smoothing: trailing moving-average window in updates (see :func:`smooth`),
+        applied to every seed before the statistics; 1: none.
+      note: text written across the plot (e.g. that the run diverged); a plot with
+        no finite value at all says so even without a note.
+      marks: ``{label: env_steps}`` vertical lines (e.g. where a run went
+        non-finite).
     """
     from purejaxppo.stats import curve_iqm_ci
 
@@ -90,8 +127,14 @@ def plot_curves_ci(
     x = np.asarray(env_steps)
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=100)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if smoothing > 1:
+        title = f"{title} (moving average over {smoothing} updates)".strip()
+    anything = False
+    for label, step in (marks or {}).items():
+        ax.axvline(step, color="tab:red", linestyle=":", linewidth=1.5, label=label)
     for i, (label, returns) in enumerate(curves.items()):
-        returns = np.atleast_2d(np.asarray(returns, np.float64))
+        returns = smooth(np.atleast_2d(np.asarray(returns, np.float64)), smoothing)
+        anything = anything or bool(np.any(np.isfinite(returns)))
         center, low, high = curve_iqm_ci(returns, confidence)
         color = colors[i % len(colors)]
         ax.fill_between(x, low, high, color=color, alpha=0.2)
@@ -104,11 +147,20 @@ def plot_curves_ci(
                 warnings.simplefilter("ignore", RuntimeWarning)
                 ax.plot(x, np.nanmean(returns, axis=0), color=color, linestyle="--",
                         linewidth=1, label="mean")
+    if note is None and not anything:
+        note = "no finite episode return to draw"
+    if note:
+        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
+                color="tab:red", fontsize="large", wrap=True,
+                bbox={"facecolor": "white", "edgecolor": "tab:red", "alpha": 0.9})
+    if x.size > 1:
+        ax.set_xlim(float(x[0]), float(x[-1]))
     ax.set_xlabel("environment steps")
     ax.set_ylabel("episode return")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize="small")
     return _save(fig, plt, path)
 
 
@@ -126,6 +178,10 @@ def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
     fig, ax = plt.subplots(figsize=(max(5, 0.9 * len(rows) + 2), 4.5), dpi=100)
     for i, row in enumerate(rows):
         s = row["final_return"]
+        if row.get("diverged"):
+            ax.annotate("diverged", (i, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, 8), textcoords="offset points", ha="center",
+                        color="tab:red", rotation=90, va="bottom")
         if s["iqm"] is None:
             continue
         best = summary["best"] is not None and summary["best"]["point"] == row["point"]

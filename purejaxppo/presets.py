@@ -38,7 +38,7 @@ import dataclasses
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from purejaxppo.config import PPOConfig, field_names
+from purejaxppo.config import PPOConfig, field_names, register_presets
 
 # ---------------------------------------------------------------- family defaults
 _CLASSIC_DISCRETE: dict[str, Any] = dict(
@@ -383,3 +383,4 @@ def _check_fields() -> None:
 
 
 _check_fields()
+register_presets(preset_config)

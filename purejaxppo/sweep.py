@@ -24,6 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from purejaxppo import guard
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo.stats import summarize
 from purejaxppo.train import make_train
@@ -69,22 +70,43 @@ class SweepResult:
         """``{metric: [num_seeds, num_updates]}`` of one grid point."""
         return {k: v[point] for k, v in self.metrics.items()}
 
+    def first_nonfinite(self) -> np.ndarray:
+        """``[num_points, num_seeds]`` first non-finite update of every run (-1: none)."""
+        codes = self.metrics.get("nonfinite")
+        if codes is None:
+            return np.full(self.final_returns().shape, -1)
+        return guard.first_nonfinite(np.asarray(codes))
+
     def summary(self, confidence: float = 0.95) -> dict[str, Any]:
         """Per-point final-return statistics and the best point (highest IQM).
 
+        Runs whose loss, gradients or parameters went non-finite are left out of
+        their point's statistics and listed under ``"diverged"``; a point with any
+        diverged seed is never the best.
+
         Returns:
-          ``{"points": [{"point": i, "params": {...}, "final_return": stats}, ...],
-          "best": {...}}`` where ``stats`` is :func:`purejaxppo.stats.summarize`.
+          ``{"points": [{"point": i, "params": {...}, "final_return": stats,
+          "diverged": None or {"seeds": [...], "first_update": [...]}}, ...],
+          "best": {...}, "num_diverged_points": n}`` where ``stats`` is
+          :func:`purejaxppo.stats.summarize` over the point's finite runs.
         """
         final = self.final_returns()
-        rows = [
-            {"point": i, "params": dict(p), "final_return": summarize(final[i], confidence)}
-            for i, p in enumerate(self.points)
-        ]
-        ranked = [r for r in rows if r["final_return"]["iqm"] is not None]
+        first = self.first_nonfinite()
+        rows = []
+        for i, p in enumerate(self.points):
+            bad = np.flatnonzero(first[i] >= 0)
+            rows.append({
+                "point": i, "params": dict(p),
+                "final_return": summarize(final[i][first[i] < 0], confidence),
+                "diverged": None if bad.size == 0 else {
+                    "seeds": bad.tolist(), "first_update": first[i][bad].tolist()},
+            })
+        ranked = [r for r in rows
+                  if r["final_return"]["iqm"] is not None and r["diverged"] is None]
         best = max(ranked, key=lambda r: r["final_return"]["iqm"]) if ranked else None
         return {"dims": list(self.dims), "num_seeds": self.num_seeds, "points": rows,
-                "best": best}
+                "best": best,
+                "num_diverged_points": sum(r["diverged"] is not None for r in rows)}
 
 
 def check_grid(config: PPOConfig, grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
@@ -202,18 +224,24 @@ def sweep(
     return SweepResult(config, grid_arrays, points, metrics, DIMS, num_calls)
 
 
-def load_grid_file(path: str) -> dict[str, list[float]]:
-    """Reads a grid ``{field: [values]}`` from a ``.json``, ``.yaml`` or ``.yml`` file.
+def load_mapping_file(path: str, what: str = "file") -> dict[str, Any]:
+    """Reads a mapping from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Args:
+      path: the file.
+      what: how error messages name the file (e.g. ``"grid file"``).
 
     Raises:
-      ValueError: unreadable file, unknown extension or not a mapping of lists.
+      ValueError: unreadable file, unknown extension, invalid syntax or not a mapping.
     """
     lower = path.lower()
     try:
         with open(path, encoding="utf-8") as handle:
             text = handle.read()
     except OSError as err:
-        raise ValueError(f"cannot read grid file {path!r}: {err.strerror}") from err
+        raise ValueError(f"cannot read {what} {path!r}: {err.strerror}") from err
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path!r} is not UTF-8 text") from err
     try:
         if lower.endswith(".json"):
             data = json.loads(text)
@@ -222,13 +250,30 @@ def load_grid_file(path: str) -> dict[str, list[float]]:
 
             data = yaml.safe_load(text)
         else:
-            raise ValueError(f"grid file {path!r} must end in .json, .yaml or .yml")
+            raise ValueError(f"{what} {path!r} must end in .json, .yaml or .yml")
     except (json.JSONDecodeError, ImportError) as err:
-        raise ValueError(f"grid file {path!r} is not valid: {err}") from err
+        raise ValueError(f"{what} {path!r} is not valid: {err}") from err
     except Exception as err:  # yaml.YAMLError and friends
         if isinstance(err, ValueError):
             raise
-        raise ValueError(f"grid file {path!r} is not valid YAML: {type(err).__name__}") from err
+        raise ValueError(f"{what} {path!r} is not valid YAML: {type(err).__name__}") from err
+    if not isinstance(data, dict):
+        raise ValueError(f"{what} {path!r} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def load_grid_file(path: str) -> dict[str, list[float]]:
+    """Reads a grid ``{field: [values]}`` from a ``.json``, ``.yaml`` or ``.yml`` file.
+
+    Raises:
+      ValueError: unreadable file, unknown extension or not a mapping of lists.
+    """
+    try:
+        data = load_mapping_file(path, "grid file")
+    except ValueError as err:
+        if "must hold a mapping" not in str(err):
+            raise
+        data = None
     if not isinstance(data, dict) or not all(isinstance(v, list) for v in data.values()):
         raise ValueError(f"grid file {path!r} must hold a mapping of field -> list of values")
     return data

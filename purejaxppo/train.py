@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from purejaxppo import losses
+from purejaxppo import guard, losses, sharding
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
 from purejaxppo.gae import compute_gae
@@ -63,6 +63,7 @@ METRIC_NAMES = (
     "explained_variance",
     "learning_rate",
     "kl_beta",
+    "nonfinite",
 )
 
 
@@ -119,10 +120,18 @@ class TrainOutput:
       state: the final :class:`TrainState` (parameters, statistics, ...).
       metrics: dict of arrays with leading axis ``num_updates`` (see
         :data:`METRIC_NAMES`); under ``vmap`` an extra leading axis per vmap.
+        ``metrics["nonfinite"]`` is the :mod:`purejaxppo.guard` code of each update
+        (0: loss, gradients and parameters stayed finite).
     """
 
     state: TrainState
     metrics: dict[str, jax.Array]
+
+    @property
+    def first_nonfinite_update(self) -> jax.Array:
+        """Index of the first update whose loss, gradients or parameters went
+        non-finite, per run (shape: the vmapped axes), or ``-1`` for a finite run."""
+        return guard.first_nonfinite(self.metrics["nonfinite"])
 
 
 class Trainer(NamedTuple):
@@ -332,6 +341,7 @@ def ppo_update(
         "explained_variance": losses.explained_variance(values, targets),
         "learning_rate": jnp.asarray(learning_rate, jnp.float32),
         "kl_beta": state.kl_beta,
+        "nonfinite": info.nonfinite,
     }
     new_state = TrainState(
         params=params,
@@ -366,16 +376,14 @@ def make_trainer(
     if not isinstance(config, PPOConfig):
         raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
     if mesh is not None:
-        from purejaxppo import distributed
-
-        mesh = distributed.check_mesh(config, mesh, data_axis)
+        mesh = sharding.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
     nets = make_networks(
         adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
         config.memory, config.memory_size,
     )
     if mesh is not None:
-        nets = distributed.shard_networks(nets, mesh, data_axis)
+        nets = sharding.shard_networks(nets, mesh, data_axis)
 
     def init(rng: jax.Array, hp: HParams) -> TrainState:
         return init_train_state(config, adapter, nets, rng, hp)
@@ -388,7 +396,7 @@ def make_trainer(
 
     trainer = Trainer(config, adapter, nets, init, update, normalize_obs)
     if mesh is not None:
-        trainer = distributed.shard_trainer(trainer, mesh, data_axis)
+        trainer = sharding.shard_trainer(trainer, mesh, data_axis)
     return trainer
 
 

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from purejaxppo import losses
+from purejaxppo import guard, losses
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.networks import Networks
 
@@ -46,6 +46,8 @@ class LossInfo(NamedTuple):
     entropy: jax.Array
     approx_kl: jax.Array
     clip_fraction: jax.Array
+    # purejaxppo.guard code: 0 while loss, gradients and parameters stay finite.
+    nonfinite: jax.Array = 0
 
 
 # Largest batch for which the index is packed into the low bits of the sort key.
@@ -141,7 +143,8 @@ def run_epochs(
     ``batch`` is flat (feed-forward) or sequences from :func:`to_sequences` (memory).
 
     Returns the new params and optimizer state, and the loss parts averaged over
-    every gradient step.
+    every gradient step (``nonfinite``: the :func:`purejaxppo.guard.update_code` of
+    the whole update instead of an average).
     """
     tx = make_optimizer(hp)
     num_mb, mb_size = config.num_minibatches, config.minibatch_size
@@ -150,6 +153,7 @@ def run_epochs(
     def minibatch_step(carry, mb: Batch):
         params, opt_state = carry
         grads, info = grad_fn(params, mb, hp, kl_beta, config, nets)
+        info = info._replace(nonfinite=guard.step_code(info.total_loss, grads))
         updates, opt_state = tx.update(grads, opt_state, params)
         params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
         return (params, opt_state), info
@@ -172,7 +176,10 @@ def run_epochs(
     else:
         perms = random_permutations(key, config.update_epochs, config.batch_size)
         (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
-    return params, opt_state, jax.tree.map(jnp.mean, infos)
+    info = jax.tree.map(jnp.mean, infos._replace(nonfinite=0))
+    return params, opt_state, info._replace(
+        nonfinite=guard.update_code(infos.nonfinite, params)
+    )
 
 
 def to_sequences(batch: Batch, chunk: int) -> Batch:

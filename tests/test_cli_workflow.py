@@ -105,9 +105,12 @@ def test_corrupt_checkpoint_is_one_line(train_dir, tmp_path):
 
     bad = tmp_path / "bad"
     shutil.copytree(train_dir / "checkpoints", bad)
-    for path in (bad / "4" / "state").rglob("*"):
-        if path.is_file() and path.parent.name == "d":
-            path.write_bytes(path.read_bytes()[:100])
+    for step in ("4", "2"):
+        for path in (bad / step / "state").rglob("*"):
+            if path.is_file() and path.parent.name == "d":
+                path.write_bytes(path.read_bytes()[:100])
+    # Every step corrupt: one line. (One corrupt step falls back to the previous one:
+    # tests/test_interrupt.py.)
     res = run_cli("evaluate", str(bad))
     assert res.returncode == 2
     lines = [line for line in res.stderr.splitlines() if line.strip()]

@@ -43,7 +43,7 @@ def test_hparams_hold_exactly_the_traced_fields():
 
 
 def test_dict_round_trip():
-    c = PPOConfig(hidden_sizes=(32, 16), env_kwargs=(("a", 1),))
+    c = PPOConfig(env_name="Catch-bsuite", hidden_sizes=(32, 16), env_kwargs=(("rows", 8),))
     assert PPOConfig.from_dict(c.to_dict()) == c
     with pytest.raises(ValueError, match="unknown PPOConfig field"):
         PPOConfig.from_dict({"nope": 1})
@@ -92,3 +92,8 @@ def test_minibatches_must_divide_batch():
 def test_total_timesteps_at_least_one_batch():
     with pytest.raises(ValueError, match="smaller than one batch"):
         PPOConfig(total_timesteps=511)
+
+
+def test_env_kwargs_the_env_does_not_take_are_a_value_error():
+    with pytest.raises(ValueError, match="not accepted by CartPole-v1"):
+        PPOConfig(env_kwargs=(("a", 1),))
