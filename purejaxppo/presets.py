@@ -67,13 +67,19 @@ _MISC_DISCRETE: dict[str, Any] = dict(
     num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
     gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(64, 64),
 )
-# brax notebook layout (massively parallel, accelerator-sized batches).
+# brax training-notebook PPO, translated (see the module docstring): brax's policy
+# head (tanh-squashed Gaussian, softplus state-dependent std + 0.001), 4x32 swish
+# policy and 5x256 swish value nets, clip 0.3, no value clipping, constant lr,
+# observation normalization, no reward normalization (brax scales rewards instead).
 _BRAX_NOTEBOOK: dict[str, Any] = dict(
     num_envs=2048, update_epochs=4, num_minibatches=32, learning_rate=3e-4,
-    anneal_lr=False, gae_lambda=0.95, ent_coef=1e-2, activation="tanh",
-    hidden_sizes=(256, 256), normalize_obs=True, normalize_reward=False,
+    anneal_lr=False, gamma=0.97, gae_lambda=0.95, clip_eps=0.3, clip_vloss=False,
+    ent_coef=1e-2, activation="silu", hidden_sizes=(32, 32, 32, 32),
+    critic_hidden_sizes=(256, 256, 256, 256, 256), policy_head="tanh_gaussian",
+    normalize_obs=True, normalize_reward=False,
 )
-# cleanrl MuJoCo layout with 32 envs x 64 steps = cleanrl's 2048-step batch.
+# cleanrl ppo_continuous_action.py (MuJoCo) with 32 envs x 64 steps = cleanrl's
+# 2048-step batch of ONE env; 32 minibatches of 64 transitions, 10 epochs.
 _BRAX_CLEANRL: dict[str, Any] = dict(
     total_timesteps=1_000_000, num_envs=32, num_steps=64, update_epochs=10,
     num_minibatches=32, learning_rate=3e-4, anneal_lr=True, gamma=0.99,
@@ -206,93 +212,102 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "MuJoCo Swimmer. Not measured here.",
     ),
     # ---------------------------------------------------------------------- brax
+    # Accelerator presets: brax notebook settings translated by semantics. brax runs
+    # batch_size * num_minibatches trajectories of unroll_length steps per training
+    # step, i.e. batch_size * num_minibatches * unroll_length env steps per update,
+    # over num_envs envs; each of num_updates_per_batch epochs splits them into
+    # num_minibatches minibatches of batch_size * unroll_length transitions.
     "brax/ant": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_envs=4096, num_steps=80,
-            gamma=0.97, reward_scale=10.0,
-        ),
-        "brax notebook PPO ant (50M steps, reward scaling 10, discount 0.97, entropy "
-        "1e-2, 4 epochs x 32 minibatches, 4096 envs; batch 4096 x 80 = brax's 2048 x "
-        "32 x 5). brax reports ~8000 in ~3 min on an accelerator. Not "
-        "measured here (no GPU).",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_envs=4096, num_steps=80,
+               reward_scale=10.0),
+        "brax notebook PPO ant (num_timesteps 50M, num_envs 4096, batch_size 2048, "
+        "num_minibatches 32, unroll_length 5, num_updates_per_batch 4, discounting 0.97, "
+        "reward_scaling 10, entropy_cost 1e-2, lr 3e-4). Translation: 2048 x 32 x 5 = "
+        "4096 envs x 80 steps = 327,680 env steps per update; 4 epochs x 32 minibatches "
+        "of 10,240 transitions; 153 updates = 50,135,040 env steps. Full budget not "
+        "measured (needs an accelerator); MEASURED_ANT",
     ),
     "brax/halfcheetah": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
-            update_epochs=8, gamma=0.95, ent_coef=1e-3, reward_scale=1.0,
-        ),
-        "brax notebook PPO halfcheetah (50M, reward scaling 1, discount 0.95, entropy "
-        "1e-3, 8 epochs x 32 minibatches, unroll 20; batch 2048 x 160 = 512 x 32 x 20). "
-        "Not measured here beyond the tiny benchmark run.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action (MuJoCo HalfCheetah: 1 env x 2048 steps, 10 "
+        "epochs, 32 minibatches, lr 3e-4 annealed, obs + reward normalization, tanh "
+        "64x64). Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs "
+        "x 32 minibatches of 64 transitions; 489 updates = 1,001,472 env steps. (brax's "
+        "notebook uses 50M steps: 512 x 32 x 20 = 327,680 per update, 8 epochs.) "
+        "MEASURED_HALFCHEETAH",
     ),
     "brax/humanoid": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
-            update_epochs=8, gamma=0.97, ent_coef=1e-3, reward_scale=0.1,
-        ),
-        "brax notebook PPO humanoid (50M, reward scaling 0.1, discount 0.97, entropy "
-        "1e-3, 8 epochs x 32 minibatches, unroll 10). Not measured here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
+               update_epochs=8, ent_coef=1e-3, reward_scale=0.1),
+        "brax notebook PPO humanoid (num_timesteps 50M, num_envs 2048, batch_size 1024, "
+        "num_minibatches 32, unroll_length 10, num_updates_per_batch 8, discounting 0.97, "
+        "reward_scaling 0.1, entropy_cost 1e-3). Translation: 1024 x 32 x 10 = 2048 envs "
+        "x 160 steps = 327,680 env steps per update; 8 epochs x 32 minibatches of 10,240 "
+        "transitions; 153 updates = 50,135,040 env steps. Full budget not measured "
+        "(needs an accelerator); MEASURED_HUMANOID",
     ),
     "brax/humanoidstandup": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=100_000_000, num_steps=240,
-            update_epochs=8, learning_rate=6e-4, gamma=0.97, reward_scale=0.1,
-        ),
-        "brax notebook PPO humanoidstandup (100M, reward scaling 0.1, discount 0.97, "
-        "lr 6e-4, entropy 1e-2, 8 epochs x 32 minibatches, unroll 15). Not measured "
-        "here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=100_000_000, num_steps=240,
+               update_epochs=8, learning_rate=6e-4, reward_scale=0.1),
+        "brax notebook PPO humanoidstandup (num_timesteps 100M, num_envs 2048, "
+        "batch_size 1024, num_minibatches 32, unroll_length 15, num_updates_per_batch 8, "
+        "discounting 0.97, reward_scaling 0.1, lr 6e-4, entropy_cost 1e-2). Translation: "
+        "1024 x 32 x 15 = 2048 envs x 240 steps = 491,520 env steps per update; 8 epochs "
+        "x 32 minibatches of 15,360 transitions; 204 updates = 100,270,080 env steps. "
+        "Full budget not measured (needs an accelerator); MEASURED_HUMANOIDSTANDUP",
     ),
     "brax/inverted_pendulum": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=2_000_000, num_steps=80, gamma=0.97,
-            reward_scale=10.0,
-        ),
-        "brax notebook PPO inverted_pendulum (2M, reward scaling 10, discount 0.97, "
-        "entropy 1e-2, 4 epochs x 32 minibatches). See tests/test_brax_learning.py for "
-        "the CPU-sized run measured here.",
+        _entry(_BRAX_CLEANRL, total_timesteps=500_000),
+        "cleanrl ppo_continuous_action layout at 500k steps. Translation: 32 envs x 64 "
+        "steps = 2,048 env steps per update; 10 epochs x 32 minibatches of 64 "
+        "transitions; 245 updates = 501,760 env steps. The brax-notebook translation "
+        "(2048 envs x 80 = 163,840 per update, 13 updates in 2M) reached ~80 of 1000 "
+        "here. MEASURED_IP",
     ),
     "brax/inverted_double_pendulum": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=20_000_000, num_steps=80, gamma=0.97,
-            reward_scale=10.0,
-        ),
-        "brax notebook PPO inverted_double_pendulum (20M, otherwise as "
-        "inverted_pendulum). Not measured here.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action layout. Translation: 32 envs x 64 steps = 2,048 "
+        "env steps per update; 10 epochs x 32 minibatches of 64 transitions; 489 "
+        "updates = 1,001,472 env steps. (brax's notebook: 20M steps, 163,840 per "
+        "update.) MEASURED_IDP",
     ),
     "brax/reacher": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=200,
-            update_epochs=8, gamma=0.95, ent_coef=1e-3, reward_scale=5.0,
-        ),
-        "brax notebook PPO reacher (50M, reward scaling 5, discount 0.95, entropy 1e-3, "
-        "8 epochs x 32 minibatches, unroll 50; brax's action_repeat 4 is not "
-        "supported). Not measured here.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action layout (brax's notebook uses action_repeat 4, "
+        "which this library does not have). Translation: 32 envs x 64 steps = 2,048 env "
+        "steps per update; 10 epochs x 32 minibatches of 64 transitions; 489 updates = "
+        "1,001,472 env steps. MEASURED_REACHER",
     ),
     "brax/pusher": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=120,
-            update_epochs=8, num_minibatches=16, gamma=0.95, reward_scale=5.0,
-        ),
-        "brax notebook PPO pusher (50M, reward scaling 5, discount 0.95, entropy 1e-2, "
-        "8 epochs x 16 minibatches, unroll 30). Not measured here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=120,
+               update_epochs=8, num_minibatches=16, gamma=0.95, reward_scale=5.0),
+        "brax notebook PPO pusher (num_timesteps 50M, num_envs 2048, batch_size 512, "
+        "num_minibatches 16, unroll_length 30, num_updates_per_batch 8, discounting 0.95, "
+        "reward_scaling 5, entropy_cost 1e-2). Translation: 512 x 16 x 30 = 2048 envs x "
+        "120 steps = 245,760 env steps per update; 8 epochs x 16 minibatches of 15,360 "
+        "transitions; 204 updates = 50,135,040 env steps. Full budget not measured "
+        "(needs an accelerator); MEASURED_PUSHER",
     ),
     "brax/hopper": (
         _entry(_BRAX_CLEANRL),
-        "brax's notebook trains hopper with SAC, so this is cleanrl's MuJoCo PPO "
-        "(1M steps, 2048-step batches as 32 envs x 64, 10 epochs x 32 minibatches, "
-        "obs + reward normalization, tanh 64x64); rejax reports hopper 1M at 0.8 "
-        "s/agent with 300 agents on a GPU. Not measured here beyond the tiny "
-        "benchmark run.",
+        "brax's notebook trains hopper with SAC, so this is cleanrl "
+        "ppo_continuous_action. Translation: 32 envs x 64 steps = 2,048 env steps per "
+        "update; 10 epochs x 32 minibatches of 64 transitions; 489 updates = 1,001,472 "
+        "env steps. MEASURED_HOPPER",
     ),
     "brax/walker2d": (
         _entry(_BRAX_CLEANRL),
-        "as brax/hopper (brax's notebook uses SAC here): cleanrl MuJoCo PPO. Not "
-        "measured here.",
+        "as brax/hopper (brax's notebook uses SAC here): cleanrl ppo_continuous_action. "
+        "Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs x 32 "
+        "minibatches of 64 transitions; 489 updates = 1,001,472 env steps. "
+        "MEASURED_WALKER",
     ),
     "brax/swimmer": (
         _entry(_BRAX_CLEANRL, gamma=0.9999),
-        "cleanrl MuJoCo PPO with gamma 0.9999 (rl-baselines3-zoo Swimmer). Not "
-        "measured here.",
+        "cleanrl ppo_continuous_action with gamma 0.9999 (rl-baselines3-zoo Swimmer). "
+        "Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs x 32 "
+        "minibatches of 64 transitions; 489 updates = 1,001,472 env steps. "
+        "MEASURED_SWIMMER",
     ),
 }
 
