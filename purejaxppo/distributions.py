@@ -80,7 +80,8 @@ class DiagGaussian(NamedTuple):
     def log_prob(self, action: jax.Array) -> jax.Array:
         z = (action - self.mean) * jnp.exp(-self.log_std)
         per_dim = -0.5 * z * z - self.log_std - 0.5 * _LOG_2PI
-        return jnp.sum(jnp.broadcast_to(per_dim, self.mean.shape), axis=-1)
+        shape = jnp.broadcast_shapes(per_dim.shape, self.mean.shape)
+        return jnp.sum(jnp.broadcast_to(per_dim, shape), axis=-1)
 
     def entropy(self) -> jax.Array:
         per_dim = jnp.broadcast_to(self.log_std + 0.5 * (1.0 + _LOG_2PI), self.mean.shape)
@@ -124,7 +125,7 @@ def tanh_log_det_jacobian(u: jax.Array) -> jax.Array:
 
 
 # Probabilists' Gauss-Hermite rule: E[f(Z)], Z ~ N(0, 1), ~= sum_k w_k f(x_k).
-_GH_POINTS = 24
+_GH_POINTS = 64
 _GH_X, _GH_W = np.polynomial.hermite_e.hermegauss(_GH_POINTS)
 _GH_W = _GH_W / math.sqrt(2.0 * math.pi)
 # Squashed values are kept in [-(1 - _TANH_EDGE), 1 - _TANH_EDGE] (|u| <= ~7.25).
@@ -155,10 +156,14 @@ class TanhGaussian:
     Entropy: there is no closed form. :meth:`entropy` returns
     :math:`H[a] = H[u] + \mathbb{E}_u\left[\sum_i \log r_i + \log(1 - \tanh^2 u_i)\right]`;
     the Jacobian term is a sum of 1-D expectations (one per action dimension, as the
-    dimensions are independent), each computed with a fixed 24-point Gauss-Hermite
+    dimensions are independent), each computed with a fixed 64-point Gauss-Hermite
     rule at ``u_i = mu_i + sigma_i x_k``. It is a deterministic estimate from a fixed
     set of quadrature samples (no PRNG key, differentiable in ``mu`` and ``sigma``);
-    brax instead uses one random sample per state.
+    brax instead uses one random sample per state. Accuracy against fine numerical
+    integration (float64): error below 1e-3 nats per dimension for ``sigma <= 3``,
+    ~5e-3 at ``sigma = 5``, up to ~3e-2 at ``sigma = 8`` (``log(1 - tanh^2)`` has
+    complex poles at ``+-i pi / 2``, which wide Gaussians reach); a squashed policy
+    with ``sigma > 3`` is nearly bang-bang and rare in practice.
 
     Attributes:
       mean: pre-squash mean ``mu``, ``[..., action_dim]``.
@@ -211,9 +216,8 @@ class TanhGaussian:
         u = self.unsquash(action)
         _, radius = self._center_radius()
         log_det = jnp.log(radius) + tanh_log_det_jacobian(u)
-        return self._gaussian().log_prob(u) - jnp.sum(
-            jnp.broadcast_to(log_det, self.mean.shape), axis=-1
-        )
+        shape = jnp.broadcast_shapes(log_det.shape, self.mean.shape)
+        return self._gaussian().log_prob(u) - jnp.sum(jnp.broadcast_to(log_det, shape), axis=-1)
 
     def entropy(self) -> jax.Array:
         """Gaussian entropy plus the Gauss-Hermite estimate of E[log|da/du|] (see class)."""

@@ -154,7 +154,9 @@ def make_networks(
         if discrete:
             return Categorical(out)
         if not state_std:
-            return DiagGaussian(out, params["log_std"])
+            # Broadcast so that every leaf has the batch shape (the KL-penalty
+            # objective stores and reshapes the behaviour distribution per sample).
+            return DiagGaussian(out, jnp.broadcast_to(params["log_std"], out.shape))
         mean, log_std = out[..., :act_dim], softplus_log_std(out[..., act_dim:], min_std)
         if policy_head == "tanh_gaussian":
             return TanhGaussian(mean, log_std, action_spec.low, action_spec.high)
