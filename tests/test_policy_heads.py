@@ -232,3 +232,55 @@ def test_rollout_stores_the_log_prob_of_the_action_taken():
     again = trainer.networks.policy(state.params, traj.obs).log_prob(traj.action)
     np.testing.assert_allclose(np.asarray(traj.log_prob), np.asarray(again), rtol=1e-5,
                                atol=1e-5)
+
+
+class _ActionIsReward:
+    """One-step episodes whose reward is the first action component, as received.
+
+    Evaluating on it returns exactly the action the evaluator sends to the env.
+    """
+
+    name = "action-is-reward"
+    obs_dim = 3
+    action_spec = ActionSpec(discrete=False, shape=(2,), low=(0.0, -1.0), high=(4.0, 1.0))
+
+    def reset(self, key):
+        return jnp.array([1.0, 2.0, -1.0]), jnp.zeros(())
+
+    def step(self, key, state, action):
+        from purejaxppo.envs.base import StepResult
+
+        obs, _ = self.reset(key)
+        return StepResult(obs=obs, state=state, reward=action[0],
+                          terminated=jnp.bool_(False), truncated=jnp.bool_(True),
+                          final_obs=obs)
+
+
+@pytest.mark.parametrize("head", ["gaussian", "tanh_gaussian"])
+def test_evaluation_acts_with_the_squashed_mean_and_frozen_statistics(head):
+    from purejaxppo.evaluate import describe_policy, evaluate
+    from purejaxppo.normalize import rms_normalize
+    from purejaxppo.train import make_trainer
+
+    env = _ActionIsReward()
+    config = PPOConfig(env_name="Pendulum-v1", num_envs=2, num_steps=4,
+                       total_timesteps=8, policy_head=head, normalize_obs=True)
+    trainer = make_trainer(config, env=env)
+    state = trainer.init(jax.random.PRNGKey(0), config.hparams())
+    # Large head weights so that the mean is far from 0; non-trivial frozen stats.
+    actor = state.params["actor"]
+    actor["Dense_2"]["kernel"] = actor["Dense_2"]["kernel"] * 200.0
+    rms = state.obs_rms.replace(mean=jnp.array([0.5, -1.0, 2.0]), var=jnp.array([4.0, 1.0, 0.25]))
+    state = state.replace(obs_rms=rms)
+    res = evaluate(config, state, jax.random.PRNGKey(3), 2, env=env)
+    obs = rms_normalize(rms, env.reset(None)[0], config.obs_clip, config.norm_eps)
+    mean = float(trainer.networks.policy(state.params, obs).mean[0])
+    if head == "tanh_gaussian":
+        expected = 0.0 + 4.0 * (math.tanh(mean) + 1.0) / 2.0
+        assert "tanh(mean)" in describe_policy(config, True, discrete=False)
+    else:
+        expected = mean  # the raw mean; a clipping adapter would clip it
+        assert "mean action" in describe_policy(config, True, discrete=False)
+    assert "frozen" in describe_policy(config, True, discrete=False)
+    np.testing.assert_allclose(np.asarray(res.returns), [expected, expected], rtol=1e-5,
+                               atol=1e-5)
