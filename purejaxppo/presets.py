@@ -17,16 +17,37 @@ to this library's layout of ``num_envs * num_steps`` transitions per update):
   Swimmer): long horizons (gamma 0.9999) and normalization for the sparse/long tasks.
 * **purejaxrl / gymnax-blines** MinAtar PPO: 64 envs x 128 steps, 8 minibatches,
   4 epochs, ReLU MLP, entropy 0.01, 10M steps.
-* **brax training notebook** PPO settings (ant, halfcheetah, humanoid,
-  humanoidstandup, inverted pendulums, reacher, pusher): reward scaling, discount,
-  entropy cost, epochs and minibatches per environment, 4096/2048 parallel envs,
-  observation normalization, no learning-rate annealing. brax's per-update batch is
-  ``batch_size * num_minibatches * unroll_length``; here it is
-  ``num_envs * num_steps`` with the same total, so ``num_steps`` is a multiple of
-  brax's unroll length. brax's policy (tanh-squashed Gaussian, 4x32 swish policy,
-  5x256 value) differs from this library's (clipped Gaussian with a state-independent
-  log-std, one ``hidden_sizes`` for both); the 256x256 tanh MLP follows purejaxrl's
-  ``ppo_continuous_action`` on brax, which uses the same policy parametrization.
+* **cleanrl** ``ppo_continuous_action.py`` is also the layout of the brax presets that
+  fit a CPU (inverted pendulums, reacher, hopper, walker2d, halfcheetah, swimmer):
+  cleanrl's ONE env x 2048 steps becomes 32 envs x 64 steps (2,048 env steps per
+  update), 32 minibatches of 64 transitions, 10 epochs, 1M steps (500k for
+  inverted_pendulum).
+* **brax training notebook** PPO settings (ant, humanoid, humanoidstandup, pusher:
+  budgets of 50M-100M steps that need an accelerator), translated by meaning. brax's
+  training step collects ``batch_size * num_minibatches`` trajectories of
+  ``unroll_length`` steps from ``num_envs`` envs, i.e.
+  ``batch_size * num_minibatches * unroll_length`` env steps per update (times
+  ``action_repeat``), and each of ``num_updates_per_batch`` epochs splits them into
+  ``num_minibatches`` minibatches of ``batch_size * unroll_length`` transitions. Here
+  that is ``num_envs * num_steps`` with ``num_steps = batch_size * num_minibatches *
+  unroll_length / num_envs``, the same ``num_minibatches`` and
+  ``update_epochs = num_updates_per_batch``; each note writes the arithmetic out and
+  ``tests/test_presets.py`` checks it. Reproduced from brax: the tanh-squashed
+  Gaussian with a softplus state-dependent std (+0.001) (``policy_head=
+  "tanh_gaussian"``), 4x32 swish policy and 5x256 swish value nets
+  (``critic_hidden_sizes``), clip 0.3, no value clipping, constant learning rate,
+  reward scaling, discount, entropy cost, observation normalization. Not reproduced:
+  brax computes GAE inside each ``unroll_length`` segment (bootstrapping from the
+  segment's last value; here GAE runs over the whole ``num_steps`` rollout), updates
+  the observation statistics before the epochs (here after), uses Adam eps 1e-8 and
+  no gradient clipping (here 1e-5 and global norm 0.5), and its loop rounds the
+  budget up to whole evaluation epochs (its inverted_pendulum "2M" runs 19 updates,
+  3.1M steps). The earlier brax-notebook presets here already matched brax's env
+  steps per update (inverted_pendulum: 1024 x 32 x 5 = 2048 envs x 80 = 163,840, 13
+  updates in 2M) but with this library's state-independent clipped Gaussian and one
+  256x256 tanh net for both actor and critic they reached ~80 of 1000 at 2M;
+  inverted_pendulum, inverted_double_pendulum, reacher and halfcheetah now use the
+  CPU-sized cleanrl layout, measured below.
 
 Measured here (2-core CPU, jax 0.10.2): see :data:`PRESET_NOTES` and the README; the
 presets whose note says "not measured here" are published starting points only.
