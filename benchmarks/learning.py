@@ -12,6 +12,13 @@ many seeds vmapped in ONE compiled program, and records
 It writes ``learning.json``, ``learning.md`` (a Markdown table with the published
 results of ``shared/anchors.md`` beside ours) and ``curves/<env>.png``.
 
+``--continuous`` is the continuous-control table: every continuous preset at its own
+budget where that fits a CPU (``cpu_steps=0``), otherwise at the entry's stated
+reduced budget (and, for the accelerator-sized brax-notebook presets, a stated
+smaller layout: 64 envs instead of 2048-4096); the table's "budget" column says
+which, and "first IQM" is the first update's return, to show the curve rising.
+
+    python benchmarks/learning.py --continuous             # continuous-control CPU table
     python benchmarks/learning.py --quick                  # 2-core CPU, < ~15 min
     python benchmarks/learning.py                          # full budgets, 16 seeds (GPU)
     python benchmarks/learning.py --envs CartPole-v1,Acrobot-v1 --seeds 8

@@ -6,8 +6,12 @@
   FULL budget with 2 seeds vmapped. Measured on the shared 2-core CPU: 1000 and 1000
   (``benchmarks/learning.py --continuous``: run 87 s + compile 56 s while other jobs
   used the CPU).
-* ``brax/hopper`` preset (cleanrl layout, 1M steps) at a REDUCED budget of 2 x 65,536
-  ... see ``test_hopper_preset_rises_well_above_random`` for the numbers.
+* ``brax/hopper`` preset (cleanrl layout; its budget is 1M steps) at a REDUCED budget
+  of 65,536 steps (32 updates), 2 seeds. A uniform-random policy scores 17.0 +/- 10.8
+  (32 episodes, mean length 22.7); the initial Gaussian policy's first-update returns
+  were 14.1 and 12.6. Measured final returns at 65,536 steps: 333.8 and 355.8
+  (``benchmarks/learning.py --quick``, same keys); at 131,072 steps: 847 and 627.
+  The test asks for a mean >= 200 (~12x random) and >= 5x the first update.
 
 MountainCarContinuous-v0 and Pendulum-v1 learning live in ``benchmarks/learning.py``
 and ``tests/test_learning.py``.
@@ -20,6 +24,8 @@ import pytest
 from purejaxppo import PPOConfig, evaluate, make_train
 
 RANDOM_POLICY_RETURN = 5.0
+HOPPER_STEPS = 65_536
+HOPPER_RANDOM_RETURN = 17.0  # uniform actions in [-1, 1], 32 episodes (measured)
 
 
 def _train(config: PPOConfig, seeds: int):
@@ -52,6 +58,7 @@ def test_hopper_preset_rises_well_above_random() -> None:
     out = _train(config, 2)
     returns = np.asarray(out.metrics["episode_return"])
     first, final = returns[:, 0], returns[:, -1]
-    assert np.all(first < HOPPER_FIRST_MAX), first
-    assert final.mean() >= HOPPER_FINAL_MIN, (first, final)
-    assert np.all(final >= 2.0 * first), (first, final)
+    assert config.num_updates == 32
+    assert np.all(first < 3 * HOPPER_RANDOM_RETURN), first
+    assert final.mean() >= 200.0, (first, final)
+    assert np.all(final >= 5.0 * first), (first, final)
