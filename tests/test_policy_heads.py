@@ -284,3 +284,19 @@ def test_evaluation_acts_with_the_squashed_mean_and_frozen_statistics(head):
     assert "frozen" in describe_policy(config, True, discrete=False)
     np.testing.assert_allclose(np.asarray(res.returns), [expected, expected], rtol=1e-5,
                                atol=1e-5)
+
+
+def test_head_fields_round_trip_and_cli_flags():
+    from purejaxppo.cli import build_parser, config_from_args
+
+    config = PPOConfig.preset("brax/ant")
+    assert config.policy_head == "tanh_gaussian"
+    assert config.critic_hidden_sizes == (256,) * 5
+    assert PPOConfig.from_dict(config.to_dict()) == config
+    args = build_parser().parse_args([
+        "train", "--env", "Pendulum-v1", "--policy-head", "gaussian_state_std",
+        "--log-std-init", "-0.5", "--min-std", "0.01", "--critic-hidden-sizes", "32,32",
+    ])
+    c = config_from_args(args)
+    assert (c.policy_head, c.log_std_init, c.min_std, c.critic_hidden_sizes) == (
+        "gaussian_state_std", -0.5, 0.01, (32, 32))
