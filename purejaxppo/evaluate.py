@@ -40,7 +40,9 @@ class EvalResult(NamedTuple):
     finished: jax.Array
 
 
-def describe_policy(config: PPOConfig, deterministic: bool = True, discrete: bool | None = None) -> str:
+def describe_policy(
+    config: PPOConfig, deterministic: bool = True, discrete: bool | None = None
+) -> str:
     """How evaluation acts under ``config``, in one line (for logs and summaries).
 
     Args:
