@@ -124,7 +124,9 @@ class PPOConfig:
       log_std_init: initial log standard deviation of the (pre-squash) Gaussian,
         ``std_0 = exp(log_std_init)`` (traced: it only sets initial parameters, so
         it can be swept). For the state-dependent heads the std layer's bias starts
-        at ``softplus^{-1}(std_0 - min_std)`` with near-zero weights.
+        at ``softplus^{-1}(std_0 - min_std)`` with near-zero weights, so swept values
+        must keep ``exp(log_std_init) > min_std`` too (checked here for the config's
+        own value only).
       min_std: lower bound added to the softplus std of the state-dependent heads,
         ``std = softplus(.) + min_std`` (static: it is a constant of the compiled
         policy function; brax uses 0.001). Unused by ``"gaussian"``.
