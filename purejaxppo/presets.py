@@ -373,7 +373,10 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "as brax/hopper (brax's notebook uses SAC here): cleanrl ppo_continuous_action. "
         "Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs x 32 "
         "minibatches of 64 transitions; 489 updates = 1,001,472 env steps. "
-        "MEASURED_WALKER",
+        "Not measured here yet (CPU contention during this change; a reduced "
+        "131,072-step run was still compiling/running at hand-off): `python "
+        "benchmarks/learning.py --continuous --envs brax/walker2d` (131k) or "
+        "`--steps 1000000` for its full budget.",
     ),
     "brax/swimmer": (
         _entry(_BRAX_CLEANRL, gamma=0.9999),
