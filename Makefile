@@ -31,9 +31,11 @@ clean:
 	rm -rf $(VENV) runs results .pytest_cache
 
 # Benchmarks and notebooks (issue #6). Results land in benchmarks/results/.
-.PHONY: bench-learning bench-learning-quick bench-sweep bench-pytorch notebooks
+.PHONY: bench-learning bench-learning-continuous bench-learning-quick bench-sweep bench-pytorch notebooks
 bench-learning-quick: $(STAMP)
 	$(PY) benchmarks/learning.py --quick --out-dir benchmarks/results/learning_quick
+bench-learning-continuous: $(STAMP)
+	$(PY) benchmarks/learning.py --continuous --env-timeout 3000 --out-dir benchmarks/results/learning_continuous
 bench-learning: $(STAMP)
 	$(PY) benchmarks/learning.py --out-dir benchmarks/results/learning
 bench-sweep: $(STAMP)

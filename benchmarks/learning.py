@@ -12,6 +12,13 @@ many seeds vmapped in ONE compiled program, and records
 It writes ``learning.json``, ``learning.md`` (a Markdown table with the published
 results of ``shared/anchors.md`` beside ours) and ``curves/<env>.png``.
 
+``--continuous`` is the continuous-control table: every continuous preset at its own
+budget where that fits a CPU (``cpu_steps=0``), otherwise at the entry's stated
+reduced budget (and, for the accelerator-sized brax-notebook presets, a stated
+smaller layout: 64 envs instead of 2048-4096); the table's "budget" column says
+which, and "first IQM" is the first update's return, to show the curve rising.
+
+    python benchmarks/learning.py --continuous             # continuous-control CPU table
     python benchmarks/learning.py --quick                  # 2-core CPU, < ~15 min
     python benchmarks/learning.py                          # full budgets, 16 seeds (GPU)
     python benchmarks/learning.py --envs CartPole-v1,Acrobot-v1 --seeds 8
@@ -59,6 +66,12 @@ class Entry:
       published: the published result to compare with (text, with its source).
       brax: whether the env needs the ``brax`` extra.
       quick_seeds: seeds in ``--quick`` mode.
+      cpu_steps: budget of the ``--continuous`` CPU table; ``0`` = the preset's own
+        budget, ``None`` = not in that table.
+      cpu_seeds: seeds in ``--continuous`` mode.
+      cpu_overrides: fields changed in ``--continuous`` mode (stated in the table:
+        a reduced layout for presets whose budget needs an accelerator).
+      in_quick: part of the default (``--quick`` / full) suite.
     """
 
     env_name: str
@@ -69,6 +82,10 @@ class Entry:
     quick_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     brax: bool = False
     quick_seeds: int = 4
+    cpu_steps: int | None = None
+    cpu_seeds: int = 2
+    cpu_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    in_quick: bool = True
 
 
 _MINATAR = dict(
@@ -87,44 +104,113 @@ _BRAX = dict(
     hidden_sizes=(64, 64),
 )
 
+# A CPU-sized layout for the accelerator presets (brax notebook, 2048-4096 envs):
+# same algorithm settings, 64 envs x 80 steps, 8 minibatches of 640 transitions.
+_ACCEL_REDUCED = dict(num_envs=64, num_steps=80, num_minibatches=8)
+
 SUITE: tuple[Entry, ...] = (
     Entry("CartPole-v1", 500_000, 500_000, {}, "490 +/- 6 (cleanrl, 500k); 478 (purejaxrl, 8 seeds)"),
     Entry("Acrobot-v1", 500_000, 500_000, {}, "-86.4 (cleanrl, 500k)"),
-    Entry("Pendulum-v1", 1_000_000, 500_000, _CONTROL, "-130 (gymnax-blines)"),
+    Entry("Pendulum-v1", 1_000_000, 500_000, _CONTROL,
+          "-130 (gymnax-blines PPO; same gymnax simulator)", cpu_steps=0, cpu_seeds=4),
     Entry(
         "MountainCarContinuous-v0", 1_000_000, 500_000,
-        dict(_CONTROL, gamma=0.99, ent_coef=0.01), "92 (gymnax-blines)",
+        dict(_CONTROL, gamma=0.99, ent_coef=0.01),
+        "92 (gymnax-blines PPO; same gymnax simulator)", cpu_steps=0, cpu_seeds=4,
     ),
+    Entry("PointRobot-misc", 1_000_000, 500_000, _CONTROL, "none found", cpu_steps=0,
+          cpu_seeds=4, in_quick=False),
+    Entry("Reacher-misc", 1_000_000, 500_000, _CONTROL, "none found", cpu_steps=0,
+          cpu_seeds=4, in_quick=False),
+    Entry("Swimmer-misc", 1_000_000, 500_000, _CONTROL, "none found", cpu_steps=0,
+          cpu_seeds=4, in_quick=False),
     Entry("Asterix-MinAtar", 10_000_000, 250_000, _MINATAR, "15 (gymnax-blines)"),
     Entry("Breakout-MinAtar", 10_000_000, 250_000, _MINATAR, "28 (gymnax-blines)"),
     Entry("Freeway-MinAtar", 10_000_000, 250_000, _MINATAR, "58 (gymnax-blines)"),
     Entry("SpaceInvaders-MinAtar", 10_000_000, 250_000, _MINATAR, "131 (gymnax-blines)"),
     Entry(
-        "brax/hopper", 10_000_000, 65_536, _BRAX, "2052 (cleanrl MuJoCo Hopper, 1M; not brax)",
+        "brax/inverted_pendulum", 500_000, 65_536, _BRAX,
+        "1000 = max; brax's PPO solves it at 2M (brax training notebook, as cited in "
+        "issue 10; brax env, backend may differ)", brax=True, quick_seeds=2,
+        quick_overrides=_BRAX_QUICK, cpu_steps=0,
+        in_quick=False,
+    ),
+    Entry(
+        "brax/inverted_double_pendulum", 1_000_000, 65_536, _BRAX,
+        "5491 +/- 262 (cleanrl ppo_continuous_action, 8M, MuJoCo "
+        "InvertedDoublePendulum-v4; not brax; cleanrl docs rl-algorithms/rpo.md)",
         brax=True, quick_seeds=2, quick_overrides=_BRAX_QUICK,
+        cpu_steps=0,
+        in_quick=False,
+    ),
+    Entry(
+        "brax/reacher", 1_000_000, 65_536, _BRAX,
+        "-4.58 +/- 0.73 (cleanrl ppo_continuous_action, 8M, MuJoCo Reacher-v4; not "
+        "brax; cleanrl docs rl-algorithms/rpo.md)", brax=True,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=0,
+        in_quick=False,
+    ),
+    Entry(
+        "brax/hopper", 10_000_000, 65_536, _BRAX, "2052 (cleanrl MuJoCo Hopper, 1M; not brax)",
+        brax=True, quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=0,
+    ),
+    Entry(
+        "brax/walker2d", 1_000_000, 65_536, _BRAX,
+        "2891 (cleanrl MuJoCo Walker2d, 1M; not brax)", brax=True, quick_seeds=2,
+        quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        in_quick=False,
     ),
     Entry(
         "brax/halfcheetah", 10_000_000, 32_768, _BRAX,
         "2906 (cleanrl MuJoCo HalfCheetah, 1M; not brax)", brax=True, quick_seeds=2,
-        quick_overrides=_BRAX_QUICK,
+        quick_overrides=_BRAX_QUICK, cpu_steps=65_536,
+    ),
+    Entry(
+        "brax/swimmer", 1_000_000, 65_536, _BRAX, "none found", brax=True, quick_seeds=2,
+        quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        in_quick=False,
     ),
     Entry(
         "brax/ant", 50_000_000, 65_536, _BRAX, "~8000 (brax, 50M)", brax=True, quick_seeds=2,
-        quick_overrides=_BRAX_QUICK,
+        quick_overrides=_BRAX_QUICK, cpu_steps=131_072, cpu_overrides=_ACCEL_REDUCED,
+    ),
+    Entry(
+        "brax/humanoid", 50_000_000, 65_536, _BRAX, "none found", brax=True,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        cpu_overrides=dict(_ACCEL_REDUCED, num_steps=160),
+        in_quick=False,
+    ),
+    Entry(
+        "brax/humanoidstandup", 100_000_000, 65_536, _BRAX, "none found", brax=True,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        cpu_overrides=dict(_ACCEL_REDUCED, num_steps=240),
+        in_quick=False,
+    ),
+    Entry(
+        "brax/pusher", 50_000_000, 65_536, _BRAX, "none found", brax=True,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        cpu_overrides=dict(_ACCEL_REDUCED, num_steps=120, num_minibatches=4),
+        in_quick=False,
     ),
 )
 ENTRIES = {e.env_name: e for e in SUITE}
 
 
-def build_config(entry: Entry, quick: bool, steps: int | None = None) -> tuple[PPOConfig, str]:
+def build_config(
+    entry: Entry, quick: bool, steps: int | None = None, continuous: bool = False
+) -> tuple[PPOConfig, str]:
     """The config to train for ``entry`` and where it came from (``preset``/``fallback``).
 
     Args:
       entry: the suite entry.
       quick: apply the entry's ``quick_overrides`` and quick budget.
       steps: explicit budget per seed, overriding both budgets.
+      continuous: the ``--continuous`` CPU table: the preset at its own budget
+        (``cpu_steps == 0``) or at the entry's stated reduced budget and layout.
     """
     overrides: dict[str, Any] = dict(entry.quick_overrides) if quick else {}
+    if continuous:
+        overrides = dict(entry.cpu_overrides)
     try:
         base = PPOConfig.preset(entry.env_name)
         source = "preset"
@@ -134,6 +220,8 @@ def build_config(entry: Entry, quick: bool, steps: int | None = None) -> tuple[P
         source = "fallback"
         full = entry.full_steps
     budget = steps or (entry.quick_steps if quick else full)
+    if continuous and not steps and entry.cpu_steps:
+        budget = entry.cpu_steps
     # Keep total_timesteps >= one batch (of the overridden sizes) for tiny budgets.
     batch = overrides.get("num_envs", base.num_envs) * overrides.get("num_steps", base.num_steps)
     return base.replace(total_timesteps=max(budget, batch), **overrides), source
@@ -176,29 +264,36 @@ def _fmt(x: float) -> str:
     return f"{x:.1f}" if abs(x) < 1000 else f"{x:.0f}"
 
 
-def render_markdown(results: list[dict[str, Any]], quick: bool) -> str:
+def render_markdown(results: list[dict[str, Any]], quick: bool, continuous: bool = False) -> str:
     """The Markdown results table (ours next to the published figure)."""
     rows = []
     for r in results:
         entry = ENTRIES[r["env_name"]]
         if "error" in r:
-            rows.append([r["env_name"], "-", "-", f"failed: {r['error']}", "-", "-", "-",
-                         entry.published])
+            rows.append([r["env_name"], "-", "-", "-", "-", "-", f"failed: {r['error']}",
+                         "-", "-", "-", entry.published])
             continue
         lo, hi = r["ci95"]
+        curves = np.asarray(r["curve_returns"], np.float64)
+        firsts = [row[np.isfinite(row)][0] if np.isfinite(row).any() else np.nan
+                  for row in curves]
         rows.append([
             r["env_name"],
             fmt_steps(r["steps_per_seed"]),
+            r.get("budget", "-"),
+            r["config"].get("policy_head", "gaussian"),
             r["seeds"],
+            _fmt(iqm(firsts)),
             f"{_fmt(r['iqm'])} [{_fmt(lo)}, {_fmt(hi)}]",
             f"{r['run_s']:.0f}",
             f"{r['compile_s']:.0f}",
             f"{r['steps_per_s'] / 1e3:,.0f}k",
             entry.published,
         ])
-    headers = ["env", "steps/seed", "seeds", "final IQM [95% CI]", "run s", "compile s",
+    headers = ["env", "steps/seed", "budget", "head", "seeds", "first IQM",
+               "final IQM [95% CI]", "run s", "compile s",
                "steps/s (all seeds)", "published PPO"]
-    mode = "--quick" if quick else "full"
+    mode = "--continuous" if continuous else "--quick" if quick else "full"
     return f"Mode: {mode}\n\n" + markdown_table(headers, rows)
 
 
@@ -214,6 +309,8 @@ def _run_in_subprocess(env_name: str, args: argparse.Namespace, out_dir: Path) -
            "--out-dir", str(out_dir), "--part-json", str(part)]
     if args.quick:
         cmd.append("--quick")
+    if args.continuous:
+        cmd.append("--continuous")
     if args.seeds is not None:
         cmd += ["--seeds", str(args.seeds)]
     if args.steps is not None:
@@ -243,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
                         help="small budgets and fewer seeds (2-core CPU, < ~15 min)")
+    parser.add_argument("--continuous", action="store_true",
+                        help="the continuous-control CPU table: presets at their own "
+                        "budget, or at the entry's stated reduced budget and layout")
     parser.add_argument("--envs", default="all",
                         help="comma-separated env names (default: the whole suite)")
     parser.add_argument("--seeds", type=int, default=None,
@@ -259,7 +359,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--part-json", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    names = list(ENTRIES) if args.envs == "all" else [n.strip() for n in args.envs.split(",")]
+    if args.envs == "all":
+        names = [e.env_name for e in SUITE
+                 if (e.cpu_steps is not None if args.continuous else e.in_quick)]
+    else:
+        names = [n.strip() for n in args.envs.split(",")]
     unknown = [n for n in names if n not in ENTRIES]
     if unknown:
         print(f"error: unknown env(s) {unknown}; suite: {list(ENTRIES)}", file=sys.stderr)
@@ -280,23 +384,29 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         have_brax = False
     try:
-        plans = [(e, *build_config(e, args.quick, args.steps)) for e in entries
+        plans = [(e, *build_config(e, args.quick, args.steps, args.continuous)) for e in entries
                  if have_brax or not e.brax]
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 
-    out_dir = Path(args.out_dir or ("results/learning_quick" if args.quick else "results/learning"))
+    default_dir = ("results/learning_continuous" if args.continuous else
+                   "results/learning_quick" if args.quick else "results/learning")
+    out_dir = Path(args.out_dir or default_dir)
     (out_dir / "curves").mkdir(parents=True, exist_ok=True)
     from purejaxppo.plots import plot_learning_curves
 
     results: list[dict[str, Any]] = []
     suite_t0 = time.perf_counter()
     if not args.in_process and args.part_json is None:
-        results = [_run_in_subprocess(entry.env_name, args, out_dir) for entry, _, _ in plans]
+        for entry, _, _ in plans:
+            results.append(_run_in_subprocess(entry.env_name, args, out_dir))
+            (out_dir / "learning.json").write_text(json.dumps(
+                {"machine": machine_info(), "partial": True, "results": results}, indent=1))
         plans = []
     for entry, config, source in plans:
-        seeds = args.seeds or (entry.quick_seeds if args.quick else 16)
+        seeds = args.seeds or (entry.cpu_seeds if args.continuous else
+                               entry.quick_seeds if args.quick else 16)
         try:
             res = run_entry(config, seeds)
         except Exception as err:  # noqa: BLE001 - one env failing must not lose the rest
@@ -305,6 +415,16 @@ def main(argv: list[str] | None = None) -> int:
             results.append(res)
             continue
         res["config_source"] = source
+        preset_budget = (PPOConfig.preset(entry.env_name).total_timesteps
+                         if source == "preset" else None)
+        res["preset_budget"] = preset_budget
+        res["budget"] = ("preset's own" if config.total_timesteps == preset_budget
+                         and not (args.continuous and entry.cpu_overrides) else
+                         "reduced: " + ", ".join(
+                             [f"{k}={v}" for k, v in sorted(
+                                 (entry.cpu_overrides if args.continuous else
+                                  entry.quick_overrides if args.quick else {}).items())]
+                             + [f"total_timesteps={config.total_timesteps}"]))
         res["published"] = entry.published
         png = out_dir / "curves" / (entry.env_name.replace("/", "_") + ".png")
         plot_learning_curves(
@@ -337,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": results,
     }
     (out_dir / "learning.json").write_text(json.dumps(summary, indent=1))
-    table = render_markdown(results, args.quick)
+    table = render_markdown(results, args.quick, args.continuous)
     (out_dir / "learning.md").write_text(table)
     print(table)
     print(f"suite wall time {summary['suite_wall_s']:.0f} s -> {out_dir}")

@@ -108,7 +108,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if field.name in ("env_name", "env_kwargs"):
             continue
         flag = "--" + field.name.replace("_", "-")
-        if field.name == "hidden_sizes":
+        if field.name in ("hidden_sizes", "critic_hidden_sizes"):
             kind = _parse_int_tuple
         else:
             kind = _FIELD_TYPES[field.type if isinstance(field.type, str) else field.type.__name__]
@@ -480,7 +480,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         res = evaluate(config, out.state, jax.random.fold_in(key, 1), args.eval_episodes)
         eval_returns = np.asarray(res.returns)
         eval_means = eval_returns.mean(axis=1)
+        from purejaxppo.evaluate import describe_policy
+
+        print(f"evaluation: {describe_policy(config, True)}")
         eval_summary = {"episodes_per_seed": args.eval_episodes, "deterministic": True,
+                        "policy": describe_policy(config, True),
                         "per_seed_mean": eval_means.tolist(), **summarize(eval_means)}
     if divergence is None:
         _final_table(final, metrics["env_steps"][:, -1], eval_means)
@@ -614,6 +618,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"evaluating {ckpt.config.env_name} checkpoint at update {ckpt.step}: "
           f"{args.episodes} episode(s) per seed, "
           f"{'sampled' if args.stochastic else 'deterministic'} actions")
+    from purejaxppo.evaluate import describe_policy
+
+    print(f"policy: {describe_policy(ckpt.config, not args.stochastic)}")
     print(f"{'seed':>6} {'mean return':>12} {'min':>9} {'max':>9} {'mean length':>12}")
     for i in range(returns.shape[0]):
         print(f"{i:>6} {returns[i].mean():>12.2f} {returns[i].min():>9.2f} "

@@ -26,6 +26,16 @@ from flax import struct
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 OBJECTIVES = ("clip", "kl_penalty")
 MEMORY_TYPES = ("gru", "lstm", "mingru")
+POLICY_HEADS = ("gaussian", "gaussian_state_std", "tanh_gaussian")
+"""Continuous-action policy heads (see ``purejaxppo.distributions``):
+
+* ``"gaussian"``: diagonal Gaussian, state-independent learned ``log_std``; the env
+  adapter clips the action to the bounds (the default).
+* ``"gaussian_state_std"``: diagonal Gaussian whose std is a function of the state,
+  ``std = softplus(s(obs)) + min_std``; clipped by the adapter like ``"gaussian"``.
+* ``"tanh_gaussian"``: that state-dependent Gaussian squashed by ``tanh`` and rescaled
+  to the action bounds (brax's default), with the exact log-det-Jacobian correction.
+"""
 
 # Hyperparameters that enter the compiled program as traced values.
 TRACED_FIELDS = (
@@ -40,6 +50,7 @@ TRACED_FIELDS = (
     "adam_eps",
     "kl_target",
     "kl_beta_init",
+    "log_std_init",
 )
 
 # int32 step counters inside the compiled program must not overflow.
@@ -61,6 +72,7 @@ class HParams:
     adam_eps: Any
     kl_target: Any
     kl_beta_init: Any
+    log_std_init: Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +127,19 @@ class PPOConfig:
         sequence) or a length ``L`` dividing ``num_steps``: the rollout is cut into
         chunks of ``L`` steps, each replayed from the carry stored when the rollout
         reached it (static).
+      critic_hidden_sizes: hidden layer widths of the critic (static); ``()`` (the
+        default) means the same as ``hidden_sizes``.
+      policy_head: continuous-action head, one of :data:`POLICY_HEADS` (static;
+        ignored for discrete actions only when left at ``"gaussian"``).
+      log_std_init: initial log standard deviation of the (pre-squash) Gaussian,
+        ``std_0 = exp(log_std_init)`` (traced: it only sets initial parameters, so
+        it can be swept). For the state-dependent heads the std layer's bias starts
+        at ``softplus^{-1}(std_0 - min_std)`` with near-zero weights, so swept values
+        must keep ``exp(log_std_init) > min_std`` too (checked here for the config's
+        own value only).
+      min_std: lower bound added to the softplus std of the state-dependent heads,
+        ``std = softplus(.) + min_std`` (static: it is a constant of the compiled
+        policy function; brax uses 0.001). Unused by ``"gaussian"``.
     """
 
     env_name: str = "CartPole-v1"
@@ -150,6 +175,10 @@ class PPOConfig:
     memory: str | None = None
     memory_size: int = 128
     memory_chunk: int | None = None
+    critic_hidden_sizes: tuple[int, ...] = ()
+    policy_head: str = "gaussian"
+    log_std_init: float = 0.0
+    min_std: float = 1e-3
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -195,6 +224,7 @@ class PPOConfig:
         """A JSON-friendly dict of all fields."""
         out = dataclasses.asdict(self)
         out["hidden_sizes"] = list(self.hidden_sizes)
+        out["critic_hidden_sizes"] = list(self.critic_hidden_sizes)
         out["env_kwargs"] = {k: v for k, v in self.env_kwargs}
         return out
 
@@ -207,8 +237,9 @@ class PPOConfig:
             raise ValueError(
                 f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}"
             )
-        if "hidden_sizes" in data:
-            data["hidden_sizes"] = tuple(data["hidden_sizes"])
+        for name in ("hidden_sizes", "critic_hidden_sizes"):
+            if name in data:
+                data[name] = tuple(data[name])
         if "env_kwargs" in data and isinstance(data["env_kwargs"], dict):
             data["env_kwargs"] = tuple(sorted(data["env_kwargs"].items()))
         elif "env_kwargs" in data:
@@ -321,6 +352,27 @@ def _validate(c: PPOConfig) -> None:
         raise ValueError(
             "hidden_sizes must be a non-empty tuple of positive integers, got "
             f"{c.hidden_sizes!r}"
+        )
+    if not isinstance(c.critic_hidden_sizes, tuple) or not all(
+        _is_int(h) and h > 0 for h in c.critic_hidden_sizes
+    ):
+        raise ValueError(
+            "critic_hidden_sizes must be a tuple of positive integers (empty = same as "
+            f"hidden_sizes), got {c.critic_hidden_sizes!r}"
+        )
+    if c.policy_head not in POLICY_HEADS:
+        raise ValueError(
+            f"unknown policy_head {c.policy_head!r}; allowed: {list(POLICY_HEADS)}"
+        )
+    if not _is_number(c.log_std_init) or not -20.0 <= c.log_std_init <= 5.0:
+        raise ValueError(f"log_std_init must be a number in [-20, 5], got {c.log_std_init!r}")
+    if not _is_number(c.min_std) or not 0.0 < c.min_std < 1.0:
+        raise ValueError(f"min_std must be a number in (0, 1), got {c.min_std!r}")
+    if c.policy_head != "gaussian" and not math.exp(c.log_std_init) > c.min_std:
+        raise ValueError(
+            f"policy_head {c.policy_head!r} needs exp(log_std_init) > min_std (the std "
+            f"is softplus(.) + min_std), got log_std_init={c.log_std_init!r} "
+            f"(std {math.exp(c.log_std_init):.3g}) and min_std={c.min_std!r}"
         )
     if not isinstance(c.env_kwargs, tuple) or not all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in c.env_kwargs

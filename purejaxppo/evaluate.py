@@ -2,9 +2,13 @@
 
 :func:`make_evaluate` builds a pure ``eval_fn(params, obs_rms, rng) -> EvalResult`` that
 runs ``num_episodes`` environments in parallel until each has finished its FIRST
-episode (terminated or truncated), acting with the mode of the policy distribution
-(``deterministic=True``) or a sample. Observation normalization uses the frozen
-statistics of the train state; nothing is updated. A policy with memory starts every
+episode (terminated or truncated), acting deterministically (``deterministic=True``)
+or with a sample. Observation normalization uses the frozen statistics of the train
+state; nothing is updated. The deterministic action is the distribution's ``mode()``:
+the arg-max for discrete actions; for continuous actions the Gaussian mean (the env
+adapter clips it to the bounds) or, for the ``"tanh_gaussian"`` head, the squashed
+mean ``c + r tanh(mean)``, already inside the bounds. :func:`describe_policy` says
+which, in words, for reports (the CLI prints it). A policy with memory starts every
 episode from the initial carry and carries it through the episode. :func:`evaluate` is
 the convenient
 front end that takes a :class:`TrainOutput` / :class:`TrainState` (one run or a batch of
@@ -36,6 +40,33 @@ class EvalResult(NamedTuple):
     returns: jax.Array
     lengths: jax.Array
     finished: jax.Array
+
+
+def describe_policy(
+    config: PPOConfig, deterministic: bool = True, discrete: bool | None = None
+) -> str:
+    """How evaluation acts under ``config``, in one line (for logs and summaries).
+
+    Args:
+      config: the run's config.
+      deterministic: evaluation with the deterministic action (else sampled).
+      discrete: whether the action space is discrete; ``None`` looks it up from the
+        environment (builds it).
+    """
+    if discrete is None:
+        discrete = make_trainer(config).env.action_spec.discrete
+    norm = ("observations normalized with the frozen training statistics"
+            if config.normalize_obs else "raw observations")
+    if discrete:
+        how = "arg-max action" if deterministic else "sampled action"
+    elif config.policy_head == "tanh_gaussian":
+        how = ("squashed mean action low + (high - low) (tanh(mean) + 1) / 2"
+               if deterministic else "sampled squashed-Gaussian action")
+    else:
+        head = "state-dependent-std" if config.policy_head == "gaussian_state_std" else ""
+        how = (f"mean action of the {head + ' ' if head else ''}Gaussian, clipped to the "
+               "bounds" if deterministic else "sampled Gaussian action, clipped to the bounds")
+    return f"{how}; {norm}"
 
 
 def _check(num_episodes: Any, deterministic: Any, max_steps: Any) -> None:

@@ -6,7 +6,7 @@ an opaque parameter pytree, so nothing outside this module depends on Flax Linen
 Feed-forward architecture (``memory=None``, the PPO defaults): separate actor and
 critic MLPs with the same hidden sizes, orthogonal initialization with gain sqrt(2)
 for hidden layers, 0.01 for the policy head and 1.0 for the value head, zero biases.
-Continuous policies have a state-independent ``log_std`` parameter initialised to 0.
+The critic may have its own hidden sizes (``critic_hidden_sizes``).
 The orthogonal initializer is :func:`purejaxppo.initializers.orthogonal` (no LAPACK
 call: see there).
 
@@ -17,6 +17,16 @@ actor and critic heads are the same MLPs as above applied to that feature. Every
 network is a policy with a carry: :attr:`Networks.step` is
 ``(params, carry, obs, reset) -> (dist, value, carry)``; the feed-forward carry is the
 empty tuple ``()`` and its ``step`` is ``policy_and_value``.
+
+Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``):
+
+* ``"gaussian"``: the actor outputs the mean; a state-independent ``log_std``
+  parameter starts at ``log_std_init``.
+* ``"gaussian_state_std"`` / ``"tanh_gaussian"``: the actor outputs ``2 * action_dim``
+  numbers, the mean and ``s``; ``std = softplus(s) + min_std``. The bias of ``s``
+  starts at ``softplus^{-1}(exp(log_std_init) - min_std)`` (its weights are near 0),
+  so every head starts with std ``exp(log_std_init)``. ``"tanh_gaussian"`` squashes
+  the Gaussian into the action bounds (:class:`~purejaxppo.distributions.TanhGaussian`).
 """
 
 from __future__ import annotations
@@ -28,7 +38,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from purejaxppo.distributions import Categorical, DiagGaussian
+from purejaxppo.distributions import (
+    Categorical,
+    DiagGaussian,
+    TanhGaussian,
+    softplus_log_std,
+)
 from purejaxppo.envs.base import ActionSpec
 from purejaxppo.initializers import orthogonal
 
@@ -70,7 +85,8 @@ class Networks(NamedTuple):
     """Pure functions over the parameter pytree.
 
     Attributes:
-      init: ``key -> params``.
+      init: ``(key, log_std_init=None) -> params`` (``None``: the value given to
+        :func:`make_networks`; a traced scalar is allowed, e.g. from ``HParams``).
       policy: ``(params, obs[..., obs_dim]) -> distribution`` (feed-forward only).
       value: ``(params, obs) -> value[...]`` (feed-forward only).
       policy_and_value: ``(params, obs) -> (distribution, value)`` (feed-forward only).
@@ -107,6 +123,10 @@ def _memory_only(name: str) -> Callable[..., Any]:
     return fail
 
 
+def _inverse_softplus(y: jax.Array) -> jax.Array:
+    return y + jnp.log(-jnp.expm1(-y))
+
+
 def make_networks(
     obs_dim: int,
     action_spec: ActionSpec,
@@ -114,53 +134,89 @@ def make_networks(
     activation: str = "tanh",
     memory: str | None = None,
     memory_size: int = 128,
+    *,
+    critic_hidden_sizes: tuple[int, ...] = (),
+    policy_head: str = "gaussian",
+    log_std_init: float = 0.0,
+    min_std: float = 1e-3,
 ) -> Networks:
     """Builds the actor-critic functions for an observation size and action space.
 
     Args:
       obs_dim: length of the (flat) observation.
       action_spec: the action space.
-      hidden_sizes: hidden widths of the actor and critic MLPs (the heads).
-      activation: hidden activation.
+      hidden_sizes: actor hidden widths (and the critic's unless given separately);
+        with memory these are the heads on top of the core.
+      activation: hidden activation name.
       memory: ``None`` (feed-forward) or a core of
         :data:`purejaxppo.memory.MEMORY_TYPES`.
       memory_size: width of the torso embedding and of the core's state.
-    """
-    actor = MLP(tuple(hidden_sizes), action_spec.action_dim, 0.01, activation)
-    critic = MLP(tuple(hidden_sizes), 1, 1.0, activation)
-    discrete = action_spec.discrete
+      critic_hidden_sizes: critic hidden widths; ``()`` means ``hidden_sizes``.
+      policy_head: continuous head (see the module docstring); a discrete action
+        space accepts only the default ``"gaussian"`` (which it ignores).
+      log_std_init: initial log-std of the (pre-squash) Gaussian.
+      min_std: std floor of the state-dependent heads.
 
-    def head_params(params: dict[str, Any], key: jax.Array, in_dim: int) -> dict[str, Any]:
+    Raises:
+      ValueError: a continuous-only head for a discrete action space.
+    """
+    discrete = action_spec.discrete
+    if discrete and policy_head != "gaussian":
+        raise ValueError(
+            f"policy_head {policy_head!r} needs continuous actions; this environment's "
+            "actions are discrete (leave policy_head at its default)"
+        )
+    state_std = not discrete and policy_head in ("gaussian_state_std", "tanh_gaussian")
+    act_dim = action_spec.action_dim
+    actor = MLP(tuple(hidden_sizes), act_dim * (2 if state_std else 1), 0.01, activation)
+    critic = MLP(tuple(critic_hidden_sizes or hidden_sizes), 1, 1.0, activation)
+    last_layer = f"Dense_{len(hidden_sizes)}"
+
+    def head_params(params: dict[str, Any], key: jax.Array, in_dim: int,
+                    log_std0: Any) -> dict[str, Any]:
+        log_std0 = log_std_init if log_std0 is None else log_std0
         k_actor, k_critic = jax.random.split(key)
         dummy = jnp.zeros((1, in_dim), jnp.float32)
         params["actor"] = actor.init(k_actor, dummy)["params"]
         params["critic"] = critic.init(k_critic, dummy)["params"]
-        if not discrete:
-            params["log_std"] = jnp.zeros((action_spec.action_dim,), jnp.float32)
+        if state_std:
+            bias0 = _inverse_softplus(jnp.exp(jnp.asarray(log_std0, jnp.float32)) - min_std)
+            head = dict(params["actor"][last_layer])
+            head["bias"] = head["bias"].at[act_dim:].set(bias0)
+            params["actor"] = {**params["actor"], last_layer: head}
+        elif not discrete:
+            params["log_std"] = jnp.full((act_dim,), log_std0, jnp.float32)
         return params
 
-    def policy_head(params: dict[str, Any], features: jax.Array):
+    def policy_fn(params: dict[str, Any], features: jax.Array):
         out = actor.apply({"params": params["actor"]}, features)
         if discrete:
             return Categorical(out)
-        return DiagGaussian(out, params["log_std"])
+        if not state_std:
+            # Broadcast so that every leaf has the batch shape (the KL-penalty
+            # objective stores and reshapes the behaviour distribution per sample).
+            return DiagGaussian(out, jnp.broadcast_to(params["log_std"], out.shape))
+        mean, log_std = out[..., :act_dim], softplus_log_std(out[..., act_dim:], min_std)
+        if policy_head == "tanh_gaussian":
+            return TanhGaussian(mean, log_std, action_spec.low, action_spec.high)
+        return DiagGaussian(mean, log_std)
 
-    def value_head(params: dict[str, Any], features: jax.Array) -> jax.Array:
+    def value_fn(params: dict[str, Any], features: jax.Array) -> jax.Array:
         return critic.apply({"params": params["critic"]}, features)[..., 0]
 
     if memory is None:
         # Feed-forward: the heads see the observation itself (empty torso, no core).
-        def init(key: jax.Array) -> dict[str, Any]:
-            return head_params({}, key, obs_dim)
+        def init(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
+            return head_params({}, key, obs_dim, log_std0)
 
         def policy_and_value(params: dict[str, Any], obs: jax.Array):
-            return policy_head(params, obs), value_head(params, obs)
+            return policy_fn(params, obs), value_fn(params, obs)
 
         def step(params, carry, obs, reset):
             dist, value = policy_and_value(params, obs)
             return dist, value, carry
 
-        return Networks(init, policy_head, value_head, policy_and_value, action_spec,
+        return Networks(init, policy_fn, value_fn, policy_and_value, action_spec,
                         has_memory=False, initial_carry=lambda n: (), step=step,
                         unroll=step)
 
@@ -174,24 +230,24 @@ def make_networks(
     )
     act = _ACTIVATIONS[activation]
 
-    def init_memory(key: jax.Array) -> dict[str, Any]:
+    def init_memory(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
         k_torso, k_core, k_heads = jax.random.split(key, 3)
         params = {
             "torso": torso.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
             "core": core.init(k_core, memory_size),
         }
-        return head_params(params, k_heads, core.size)
+        return head_params(params, k_heads, core.size, log_std0)
 
     def embed(params: dict[str, Any], obs: jax.Array) -> jax.Array:
         return act(torso.apply({"params": params["torso"]}, obs))
 
     def memory_step(params, carry, obs, reset):
         carry, h = core.step(params["core"], carry, embed(params, obs), reset)
-        return policy_head(params, h), value_head(params, h), carry
+        return policy_fn(params, h), value_fn(params, h), carry
 
     def memory_unroll(params, carry, obs, reset):
         carry, hs = core.unroll(params["core"], carry, embed(params, obs), reset)
-        return policy_head(params, hs), value_head(params, hs), carry
+        return policy_fn(params, hs), value_fn(params, hs), carry
 
     return Networks(
         init_memory, _memory_only("policy"), _memory_only("value"),

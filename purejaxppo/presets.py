@@ -17,16 +17,37 @@ to this library's layout of ``num_envs * num_steps`` transitions per update):
   Swimmer): long horizons (gamma 0.9999) and normalization for the sparse/long tasks.
 * **purejaxrl / gymnax-blines** MinAtar PPO: 64 envs x 128 steps, 8 minibatches,
   4 epochs, ReLU MLP, entropy 0.01, 10M steps.
-* **brax training notebook** PPO settings (ant, halfcheetah, humanoid,
-  humanoidstandup, inverted pendulums, reacher, pusher): reward scaling, discount,
-  entropy cost, epochs and minibatches per environment, 4096/2048 parallel envs,
-  observation normalization, no learning-rate annealing. brax's per-update batch is
-  ``batch_size * num_minibatches * unroll_length``; here it is
-  ``num_envs * num_steps`` with the same total, so ``num_steps`` is a multiple of
-  brax's unroll length. brax's policy (tanh-squashed Gaussian, 4x32 swish policy,
-  5x256 value) differs from this library's (clipped Gaussian with a state-independent
-  log-std, one ``hidden_sizes`` for both); the 256x256 tanh MLP follows purejaxrl's
-  ``ppo_continuous_action`` on brax, which uses the same policy parametrization.
+* **cleanrl** ``ppo_continuous_action.py`` is also the layout of the brax presets that
+  fit a CPU (inverted pendulums, reacher, hopper, walker2d, halfcheetah, swimmer):
+  cleanrl's ONE env x 2048 steps becomes 32 envs x 64 steps (2,048 env steps per
+  update), 32 minibatches of 64 transitions, 10 epochs, 1M steps (500k for
+  inverted_pendulum).
+* **brax training notebook** PPO settings (ant, humanoid, humanoidstandup, pusher:
+  budgets of 50M-100M steps that need an accelerator), translated by meaning. brax's
+  training step collects ``batch_size * num_minibatches`` trajectories of
+  ``unroll_length`` steps from ``num_envs`` envs, i.e.
+  ``batch_size * num_minibatches * unroll_length`` env steps per update (times
+  ``action_repeat``), and each of ``num_updates_per_batch`` epochs splits them into
+  ``num_minibatches`` minibatches of ``batch_size * unroll_length`` transitions. Here
+  that is ``num_envs * num_steps`` with ``num_steps = batch_size * num_minibatches *
+  unroll_length / num_envs``, the same ``num_minibatches`` and
+  ``update_epochs = num_updates_per_batch``; each note writes the arithmetic out and
+  ``tests/test_presets.py`` checks it. Reproduced from brax: the tanh-squashed
+  Gaussian with a softplus state-dependent std (+0.001) (``policy_head=
+  "tanh_gaussian"``), 4x32 swish policy and 5x256 swish value nets
+  (``critic_hidden_sizes``), clip 0.3, no value clipping, constant learning rate,
+  reward scaling, discount, entropy cost, observation normalization. Not reproduced:
+  brax computes GAE inside each ``unroll_length`` segment (bootstrapping from the
+  segment's last value; here GAE runs over the whole ``num_steps`` rollout), updates
+  the observation statistics before the epochs (here after), uses Adam eps 1e-8 and
+  no gradient clipping (here 1e-5 and global norm 0.5), and its loop rounds the
+  budget up to whole evaluation epochs (its inverted_pendulum "2M" runs 19 updates,
+  3.1M steps). The earlier brax-notebook presets here already matched brax's env
+  steps per update (inverted_pendulum: 1024 x 32 x 5 = 2048 envs x 80 = 163,840, 13
+  updates in 2M) but with this library's state-independent clipped Gaussian and one
+  256x256 tanh net for both actor and critic they reached ~80 of 1000 at 2M;
+  inverted_pendulum, inverted_double_pendulum, reacher and halfcheetah now use the
+  CPU-sized cleanrl layout, measured below.
 
 Measured here (2-core CPU, jax 0.10.2): see :data:`PRESET_NOTES` and the README; the
 presets whose note says "not measured here" are published starting points only.
@@ -67,13 +88,19 @@ _MISC_DISCRETE: dict[str, Any] = dict(
     num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
     gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(64, 64),
 )
-# brax notebook layout (massively parallel, accelerator-sized batches).
+# brax training-notebook PPO, translated (see the module docstring): brax's policy
+# head (tanh-squashed Gaussian, softplus state-dependent std + 0.001), 4x32 swish
+# policy and 5x256 swish value nets, clip 0.3, no value clipping, constant lr,
+# observation normalization, no reward normalization (brax scales rewards instead).
 _BRAX_NOTEBOOK: dict[str, Any] = dict(
     num_envs=2048, update_epochs=4, num_minibatches=32, learning_rate=3e-4,
-    anneal_lr=False, gae_lambda=0.95, ent_coef=1e-2, activation="tanh",
-    hidden_sizes=(256, 256), normalize_obs=True, normalize_reward=False,
+    anneal_lr=False, gamma=0.97, gae_lambda=0.95, clip_eps=0.3, clip_vloss=False,
+    ent_coef=1e-2, activation="silu", hidden_sizes=(32, 32, 32, 32),
+    critic_hidden_sizes=(256, 256, 256, 256, 256), policy_head="tanh_gaussian",
+    normalize_obs=True, normalize_reward=False,
 )
-# cleanrl MuJoCo layout with 32 envs x 64 steps = cleanrl's 2048-step batch.
+# cleanrl ppo_continuous_action.py (MuJoCo) with 32 envs x 64 steps = cleanrl's
+# 2048-step batch of ONE env; 32 minibatches of 64 transitions, 10 epochs.
 _BRAX_CLEANRL: dict[str, Any] = dict(
     total_timesteps=1_000_000, num_envs=32, num_steps=64, update_epochs=10,
     num_minibatches=32, learning_rate=3e-4, anneal_lr=True, gamma=0.99,
@@ -114,8 +141,12 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
             gamma=0.95,
         ),
         "rl-baselines3-zoo / gymnax-blines Pendulum (short horizon gamma 0.9-0.95, lr "
-        "1e-3, 10 epochs, entropy 0) with obs + reward normalization. Measured here: "
-        "-159.6 mean final return, 4 seeds, 1M steps (tests/test_learning.py).",
+        "1e-3, 10 epochs, entropy 0) with obs + reward normalization; the zoo's own "
+        "layout (4 envs x 1024, minibatch 64, gSDE, 100k steps) is not translated. "
+        "Layout: 16 envs x 128 steps = 2,048 env steps per update; 10 epochs x 8 "
+        "minibatches of 256 transitions; 489 updates = 1,001,472 env steps. "
+        "Measured here at this full budget: final IQM -169.9 [95% CI -191.9, -103.8], "
+        "4 seeds (`python benchmarks/learning.py --continuous --envs Pendulum-v1`).",
     ),
     "MountainCarContinuous-v0": (
         _entry(
@@ -126,8 +157,12 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         ),
         "rl-baselines3-zoo PPO MountainCarContinuous-v0 (gamma 0.9999, lambda 0.9, "
         "clip 0.1, entropy ~4e-3, vf 0.19, grad-norm 5, normalized obs); the zoo "
-        "also uses gSDE exploration, which this library does not have. See "
-        "tests/test_brax_learning.py for what was measured here.",
+        "also uses gSDE exploration, which this library does not have. Layout: 16 "
+        "envs x 64 steps = 1,024 env steps per update; 10 epochs x 8 minibatches of "
+        "128 transitions; 977 updates = 1,000,448 env steps. Measured here at this full "
+        "budget: final IQM 94.4 [93.7, 94.9], 4 seeds "
+        "(`python benchmarks/learning.py --continuous --envs "
+        "MountainCarContinuous-v0`).",
     ),
     # ------------------------------------------------------------------- MinAtar
     "Asterix-MinAtar": (
@@ -200,17 +235,31 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     "FrozenLake-misc": (_entry(_MISC_DISCRETE), "misc discrete default. Not measured here."),
     "PointRobot-misc": (
         _entry(_CONTINUOUS_SMALL),
-        "small continuous-control default (cleanrl MuJoCo-style, vectorized). Not "
-        "measured here.",
+        "small continuous-control default (cleanrl MuJoCo-style, vectorized). Layout: "
+        "16 envs x 128 steps = 2,048 env steps per update; 10 epochs x 8 minibatches "
+        "of 256 transitions; 489 updates = 1,001,472 env steps. Measured here at this "
+        "full budget: final IQM 4.1 [1.4, 4.8], 4 seeds, rising "
+        "from 0.5 (sparse goal reward; no published figure found) (`python "
+        "benchmarks/learning.py --continuous --envs PointRobot-misc`).",
     ),
     "Reacher-misc": (
         _entry(_CONTINUOUS_SMALL),
-        "small continuous-control default. Not measured here.",
+        "small continuous-control default. Layout: 16 envs x 128 steps = 2,048 env "
+        "steps per update; 10 epochs x 8 minibatches of 256 transitions; 489 updates "
+        "= 1,001,472 env steps. "
+        "Measured here at this full budget: final IQM 37.6 [35.2, 47.1], 4 seeds, "
+        "rising from 18.3 (first update); no published figure found (`python "
+        "benchmarks/learning.py --continuous --envs Reacher-misc`).",
     ),
     "Swimmer-misc": (
         _entry(_CONTINUOUS_SMALL, gamma=0.9999),
         "small continuous-control default; gamma 0.9999 as rl-baselines3-zoo uses for "
-        "MuJoCo Swimmer. Not measured here.",
+        "MuJoCo Swimmer. Layout: 16 envs x 128 steps = 2,048 env steps per update; 10 "
+        "epochs x 8 minibatches of 256 transitions; 489 updates = 1,001,472 env "
+        "steps. "
+        "Measured here at this full budget: final IQM 234.5 [127.5, 326.3], 4 "
+        "seeds, rising from 72 (first update); no published figure found (`python "
+        "benchmarks/learning.py --continuous --envs Swimmer-misc`).",
     ),
     # -------------------------------------------------------------- memory tasks
     "MaskedCartPole-v1": (
@@ -231,93 +280,137 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "still rising; mingru (64) -0.28; feed-forward -0.50 (chance).",
     ),
     # ---------------------------------------------------------------------- brax
+    # Accelerator presets: brax notebook settings translated by semantics. brax runs
+    # batch_size * num_minibatches trajectories of unroll_length steps per training
+    # step, i.e. batch_size * num_minibatches * unroll_length env steps per update,
+    # over num_envs envs; each of num_updates_per_batch epochs splits them into
+    # num_minibatches minibatches of batch_size * unroll_length transitions.
     "brax/ant": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_envs=4096, num_steps=80,
-            gamma=0.97, reward_scale=10.0,
-        ),
-        "brax notebook PPO ant (50M steps, reward scaling 10, discount 0.97, entropy "
-        "1e-2, 4 epochs x 32 minibatches, 4096 envs; batch 4096 x 80 = brax's 2048 x "
-        "32 x 5). brax reports ~8000 in ~3 min on an accelerator. Not "
-        "measured here (no GPU).",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_envs=4096, num_steps=80,
+               reward_scale=10.0),
+        "brax notebook PPO ant (num_timesteps 50M, num_envs 4096, batch_size 2048, "
+        "num_minibatches 32, unroll_length 5, num_updates_per_batch 4, discounting 0.97, "
+        "reward_scaling 10, entropy_cost 1e-2, lr 3e-4). Translation: 2048 x 32 x 5 = "
+        "4096 envs x 80 steps = 327,680 env steps per update; 4 epochs x 32 minibatches "
+        "of 10,240 transitions; 153 updates = 50,135,040 env steps. Full budget not "
+        "measured (needs an accelerator); "
+        "at a reduced layout (64 envs x 80 steps, 8 minibatches of 640 "
+        "transitions) and 133k steps (26 updates), 2 seeds, the curve did NOT "
+        "clearly rise yet: first -13.7, final -10.0 and -10.3 (`python "
+        "benchmarks/learning.py --continuous --envs brax/ant`). This preset is "
+        "therefore unverified here.",
     ),
     "brax/halfcheetah": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
-            update_epochs=8, gamma=0.95, ent_coef=1e-3, reward_scale=1.0,
-        ),
-        "brax notebook PPO halfcheetah (50M, reward scaling 1, discount 0.95, entropy "
-        "1e-3, 8 epochs x 32 minibatches, unroll 20; batch 2048 x 160 = 512 x 32 x 20). "
-        "Not measured here beyond the tiny benchmark run.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action (MuJoCo HalfCheetah: 1 env x 2048 steps, 10 "
+        "epochs, 32 minibatches, lr 3e-4 annealed, obs + reward normalization, tanh "
+        "64x64). Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs "
+        "x 32 minibatches of 64 transitions; 489 updates = 1,001,472 env steps. (brax's "
+        "notebook uses 50M steps: 512 x 32 x 20 = 327,680 per update, 8 epochs.) "
+        "Not measured here yet (CPU contention during this change); run `python "
+        "benchmarks/learning.py --continuous --envs brax/halfcheetah` (reduced "
+        "65,536 steps) or with `--steps 1000000` for its full budget.",
     ),
     "brax/humanoid": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
-            update_epochs=8, gamma=0.97, ent_coef=1e-3, reward_scale=0.1,
-        ),
-        "brax notebook PPO humanoid (50M, reward scaling 0.1, discount 0.97, entropy "
-        "1e-3, 8 epochs x 32 minibatches, unroll 10). Not measured here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
+               update_epochs=8, ent_coef=1e-3, reward_scale=0.1),
+        "brax notebook PPO humanoid (num_timesteps 50M, num_envs 2048, batch_size 1024, "
+        "num_minibatches 32, unroll_length 10, num_updates_per_batch 8, discounting 0.97, "
+        "reward_scaling 0.1, entropy_cost 1e-3). Translation: 1024 x 32 x 10 = 2048 envs "
+        "x 160 steps = 327,680 env steps per update; 8 epochs x 32 minibatches of 10,240 "
+        "transitions; 153 updates = 50,135,040 env steps. Full budget not measured "
+        "(needs an accelerator); "
+        "not measured here at any budget yet (CPU contention during this change): "
+        "`python benchmarks/learning.py --continuous --envs brax/humanoid` (64 "
+        "envs x 160, 131k steps). Unverified.",
     ),
     "brax/humanoidstandup": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=100_000_000, num_steps=240,
-            update_epochs=8, learning_rate=6e-4, gamma=0.97, reward_scale=0.1,
-        ),
-        "brax notebook PPO humanoidstandup (100M, reward scaling 0.1, discount 0.97, "
-        "lr 6e-4, entropy 1e-2, 8 epochs x 32 minibatches, unroll 15). Not measured "
-        "here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=100_000_000, num_steps=240,
+               update_epochs=8, learning_rate=6e-4, reward_scale=0.1),
+        "brax notebook PPO humanoidstandup (num_timesteps 100M, num_envs 2048, "
+        "batch_size 1024, num_minibatches 32, unroll_length 15, num_updates_per_batch 8, "
+        "discounting 0.97, reward_scaling 0.1, lr 6e-4, entropy_cost 1e-2). Translation: "
+        "1024 x 32 x 15 = 2048 envs x 240 steps = 491,520 env steps per update; 8 epochs "
+        "x 32 minibatches of 15,360 transitions; 204 updates = 100,270,080 env steps. "
+        "Full budget not measured (needs an accelerator); "
+        "not measured here at any budget yet (CPU contention during this change): "
+        "`python benchmarks/learning.py --continuous --envs brax/humanoidstandup` "
+        "(64 envs x 240, 131k steps). Unverified.",
     ),
     "brax/inverted_pendulum": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=2_000_000, num_steps=80, gamma=0.97,
-            reward_scale=10.0,
-        ),
-        "brax notebook PPO inverted_pendulum (2M, reward scaling 10, discount 0.97, "
-        "entropy 1e-2, 4 epochs x 32 minibatches). See tests/test_brax_learning.py for "
-        "the CPU-sized run measured here.",
+        _entry(_BRAX_CLEANRL, total_timesteps=500_000),
+        "cleanrl ppo_continuous_action layout at 500k steps. Translation: 32 envs x 64 "
+        "steps = 2,048 env steps per update; 10 epochs x 32 minibatches of 64 "
+        "transitions; 245 updates = 501,760 env steps. The brax-notebook translation "
+        "(2048 envs x 80 = 163,840 per update, 13 updates in 2M) reached ~80 of 1000 "
+        "here. Measured here at this full budget: final IQM 1000 [1000, 1000], 2 seeds "
+        "(1000 and 1000; first update 4.9) (`python benchmarks/learning.py "
+        "--continuous --envs brax/inverted_pendulum`).",
     ),
     "brax/inverted_double_pendulum": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=20_000_000, num_steps=80, gamma=0.97,
-            reward_scale=10.0,
-        ),
-        "brax notebook PPO inverted_double_pendulum (20M, otherwise as "
-        "inverted_pendulum). Not measured here.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action layout. Translation: 32 envs x 64 steps = 2,048 "
+        "env steps per update; 10 epochs x 32 minibatches of 64 transitions; 489 "
+        "updates = 1,001,472 env steps. (brax's notebook: 20M steps, 163,840 per "
+        "update.) "
+        "Measured here at this full budget: final IQM 9356 [9356, 9357], 2 seeds, "
+        "from 140 at the first update (`python benchmarks/learning.py "
+        "--continuous --envs brax/inverted_double_pendulum`).",
     ),
     "brax/reacher": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=200,
-            update_epochs=8, gamma=0.95, ent_coef=1e-3, reward_scale=5.0,
-        ),
-        "brax notebook PPO reacher (50M, reward scaling 5, discount 0.95, entropy 1e-3, "
-        "8 epochs x 32 minibatches, unroll 50; brax's action_repeat 4 is not "
-        "supported). Not measured here.",
+        _entry(_BRAX_CLEANRL),
+        "cleanrl ppo_continuous_action layout (brax's notebook uses action_repeat 4, "
+        "which this library does not have). Translation: 32 envs x 64 steps = 2,048 env "
+        "steps per update; 10 epochs x 32 minibatches of 64 transitions; 489 updates = "
+        "1,001,472 env steps. "
+        "Measured here at this full budget: final IQM -52.1 [-57.4, -46.8], 2 seeds, "
+        "from -1050 at the first update; brax reacher episodes last 1000 steps "
+        "here (MuJoCo Reacher-v4: 50), so per-step -0.05 (`python "
+        "benchmarks/learning.py --continuous --envs brax/reacher`).",
     ),
     "brax/pusher": (
-        _entry(
-            _BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=120,
-            update_epochs=8, num_minibatches=16, gamma=0.95, reward_scale=5.0,
-        ),
-        "brax notebook PPO pusher (50M, reward scaling 5, discount 0.95, entropy 1e-2, "
-        "8 epochs x 16 minibatches, unroll 30). Not measured here.",
+        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=120,
+               update_epochs=8, num_minibatches=16, gamma=0.95, reward_scale=5.0),
+        "brax notebook PPO pusher (num_timesteps 50M, num_envs 2048, batch_size 512, "
+        "num_minibatches 16, unroll_length 30, num_updates_per_batch 8, discounting 0.95, "
+        "reward_scaling 5, entropy_cost 1e-2). Translation: 512 x 16 x 30 = 2048 envs x "
+        "120 steps = 245,760 env steps per update; 8 epochs x 16 minibatches of 15,360 "
+        "transitions; 204 updates = 50,135,040 env steps. Full budget not measured "
+        "(needs an accelerator); "
+        "not measured here at any budget yet (CPU contention during this change): "
+        "`python benchmarks/learning.py --continuous --envs brax/pusher` (64 envs "
+        "x 120, 131k steps). Unverified.",
     ),
     "brax/hopper": (
         _entry(_BRAX_CLEANRL),
-        "brax's notebook trains hopper with SAC, so this is cleanrl's MuJoCo PPO "
-        "(1M steps, 2048-step batches as 32 envs x 64, 10 epochs x 32 minibatches, "
-        "obs + reward normalization, tanh 64x64); rejax reports hopper 1M at 0.8 "
-        "s/agent with 300 agents on a GPU. Not measured here beyond the tiny "
-        "benchmark run.",
+        "brax's notebook trains hopper with SAC, so this is cleanrl "
+        "ppo_continuous_action. Translation: 32 envs x 64 steps = 2,048 env steps per "
+        "update; 10 epochs x 32 minibatches of 64 transitions; 489 updates = 1,001,472 "
+        "env steps. "
+        "Measured here: at a reduced 65,536 steps (32 updates), 2 seeds: 334 and "
+        "356, from 14 and 13 (uniform-random policy: 17) "
+        "(tests/test_brax_learning.py); at 131,072 steps: 847 and 627. The full "
+        "1M budget was measured earlier on this machine with this same preset "
+        "(shared/anchors.md): 3004 and 2639, 2 seeds; it was not re-run in this "
+        "change (CPU contention).",
     ),
     "brax/walker2d": (
         _entry(_BRAX_CLEANRL),
-        "as brax/hopper (brax's notebook uses SAC here): cleanrl MuJoCo PPO. Not "
-        "measured here.",
+        "as brax/hopper (brax's notebook uses SAC here): cleanrl ppo_continuous_action. "
+        "Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs x 32 "
+        "minibatches of 64 transitions; 489 updates = 1,001,472 env steps. "
+        "Measured here at a reduced 131,072 steps (64 updates; full budget 1M not "
+        "measured): final IQM 378.3 [364.8, 391.8], 2 seeds, from 0.1 at the first "
+        "update (`python benchmarks/learning.py --continuous --envs brax/walker2d`).",
     ),
     "brax/swimmer": (
         _entry(_BRAX_CLEANRL, gamma=0.9999),
-        "cleanrl MuJoCo PPO with gamma 0.9999 (rl-baselines3-zoo Swimmer). Not "
-        "measured here.",
+        "cleanrl ppo_continuous_action with gamma 0.9999 (rl-baselines3-zoo Swimmer). "
+        "Translation: 32 envs x 64 steps = 2,048 env steps per update; 10 epochs x 32 "
+        "minibatches of 64 transitions; 489 updates = 1,001,472 env steps. "
+        "Not measured here yet (CPU contention during this change): `python "
+        "benchmarks/learning.py --continuous --envs brax/swimmer` (131k steps) or "
+        "`--steps 1000000` for its full budget.",
     ),
 }
 

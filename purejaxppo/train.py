@@ -178,7 +178,7 @@ def init_train_state(
 ) -> TrainState:
     """Fresh parameters, optimizer state and environments for one run."""
     rng, k_params, k_env = jax.random.split(rng, 3)
-    params = nets.init(k_params)
+    params = nets.init(k_params, hp.log_std_init)
     opt_state = make_optimizer(hp).init(params)
     obs, env_state = jax.vmap(env.reset)(jax.random.split(k_env, config.num_envs))
     n = config.num_envs
@@ -381,6 +381,8 @@ def make_trainer(
     nets = make_networks(
         adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
         config.memory, config.memory_size,
+        critic_hidden_sizes=config.critic_hidden_sizes, policy_head=config.policy_head,
+        log_std_init=config.log_std_init, min_std=config.min_std,
     )
     if mesh is not None:
         nets = sharding.shard_networks(nets, mesh, data_axis)

@@ -87,3 +87,68 @@ def test_reward_scale_changes_training_not_reported_returns() -> None:
     assert not np.allclose(
         np.asarray(out1.metrics["value_loss"]), np.asarray(out10.metrics["value_loss"])
     )
+
+
+# ------------------------------------------------------------ preset arithmetic
+CONTINUOUS_PRESETS = sorted(
+    name for name in PRESETS
+    if name.startswith("brax/") or name in (
+        "Pendulum-v1", "MountainCarContinuous-v0", "PointRobot-misc", "Reacher-misc",
+        "Swimmer-misc",
+    )
+)
+
+
+def _num(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("env_name", CONTINUOUS_PRESETS)
+def test_preset_notes_state_the_layout_the_config_runs(env_name: str) -> None:
+    """The numbers written in PRESET_NOTES are what the config does."""
+    import re
+
+    config = PPOConfig.preset(env_name)
+    note = PRESET_NOTES[env_name]
+    m = re.search(r"(\d+) envs x (\d+) steps = ([\d,]+) env steps per update", note)
+    assert m, note
+    envs, steps, per_update = int(m[1]), int(m[2]), _num(m[3])
+    assert (envs, steps) == (config.num_envs, config.num_steps)
+    assert per_update == envs * steps == config.batch_size
+    m = re.search(r"(\d+) epochs x (\d+) minibatches of ([\d,]+) transitions", note)
+    assert m, note
+    assert (int(m[1]), int(m[2])) == (config.update_epochs, config.num_minibatches)
+    assert _num(m[3]) == config.minibatch_size == per_update // config.num_minibatches
+    m = re.search(r"([\d,]+) updates = ([\d,]+) env steps", note)
+    assert m, note
+    assert _num(m[1]) == config.num_updates
+    assert _num(m[2]) == config.steps_trained == config.num_updates * config.batch_size
+    assert config.steps_trained >= config.total_timesteps > config.steps_trained - per_update
+    # Every continuous preset says what was measured here (or that it was not).
+    assert "MEASURED_" not in note, note
+
+
+@pytest.mark.parametrize(
+    "env_name", [n for n in CONTINUOUS_PRESETS if "num_updates_per_batch" in PRESET_NOTES[n]]
+)
+def test_brax_notebook_translations(env_name: str) -> None:
+    """brax: env steps per update = batch_size * num_minibatches * unroll_length, spread
+    over num_envs envs; a minibatch holds batch_size * unroll_length transitions."""
+    import re
+
+    config = PPOConfig.preset(env_name)
+    note = PRESET_NOTES[env_name]
+    get = lambda key: _num(re.search(key + r" ([\d,.]+M?)", note)[1].rstrip("M"))  # noqa: E731
+    num_envs, batch_size = get("num_envs"), get("batch_size")
+    num_minibatches, unroll = get("num_minibatches"), get("unroll_length")
+    epochs = get("num_updates_per_batch")
+    m = re.search(r"(\d+) x (\d+) x (\d+) = (\d+) envs x (\d+) steps", note)
+    assert (int(m[1]), int(m[2]), int(m[3])) == (batch_size, num_minibatches, unroll)
+    assert config.num_envs == num_envs
+    assert config.batch_size == batch_size * num_minibatches * unroll
+    assert config.num_steps == batch_size * num_minibatches * unroll // num_envs
+    assert config.minibatch_size == batch_size * unroll
+    assert config.num_minibatches == num_minibatches and config.update_epochs == epochs
+    assert config.total_timesteps == get("num_timesteps") * 1_000_000
+    assert config.policy_head == "tanh_gaussian" and config.critic_hidden_sizes
+    assert "full budget not measured" in note.lower()
