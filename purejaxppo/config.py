@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from flax import struct
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
+TORSOS = ("mlp", "cnn")
 OBJECTIVES = ("clip", "kl_penalty")
 
 # Hyperparameters that enter the compiled program as traced values.
@@ -94,6 +95,12 @@ class PPOConfig:
       kl_beta_init: initial KL penalty coefficient beta (traced).
       activation: hidden activation, one of :data:`ACTIVATIONS`.
       hidden_sizes: hidden layer widths of both actor and critic (static).
+      torso: ``"mlp"`` (the observation goes straight into the MLP) or ``"cnn"``
+        (convolutions over the environment's image ``obs_shape`` first; see
+        ``purejaxppo.networks.CNN``). Static.
+      cnn_channels: output channels of each convolution (``torso="cnn"``; static).
+      cnn_kernels: square kernel size of each convolution, as long as
+        ``cnn_channels`` (static).
       normalize_obs: keep running observation statistics in the train state.
       normalize_reward: scale rewards by the running std of the discounted return.
       obs_clip: clip normalized observations to [-obs_clip, obs_clip].
@@ -130,6 +137,9 @@ class PPOConfig:
     kl_beta_init: float = 1.0
     activation: str = "tanh"
     hidden_sizes: tuple[int, ...] = (64, 64)
+    torso: str = "mlp"
+    cnn_channels: tuple[int, ...] = (16, 32)
+    cnn_kernels: tuple[int, ...] = (3, 3)
     normalize_obs: bool = False
     normalize_reward: bool = False
     obs_clip: float = 10.0
@@ -182,6 +192,8 @@ class PPOConfig:
         """A JSON-friendly dict of all fields."""
         out = dataclasses.asdict(self)
         out["hidden_sizes"] = list(self.hidden_sizes)
+        out["cnn_channels"] = list(self.cnn_channels)
+        out["cnn_kernels"] = list(self.cnn_kernels)
         out["env_kwargs"] = {k: v for k, v in self.env_kwargs}
         return out
 
@@ -194,8 +206,9 @@ class PPOConfig:
             raise ValueError(
                 f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}"
             )
-        if "hidden_sizes" in data:
-            data["hidden_sizes"] = tuple(data["hidden_sizes"])
+        for name in ("hidden_sizes", "cnn_channels", "cnn_kernels"):
+            if name in data:
+                data[name] = tuple(data[name])
         if "env_kwargs" in data and isinstance(data["env_kwargs"], dict):
             data["env_kwargs"] = tuple(sorted(data["env_kwargs"].items()))
         elif "env_kwargs" in data:
@@ -274,6 +287,17 @@ def _validate(c: PPOConfig) -> None:
         raise ValueError(
             "hidden_sizes must be a non-empty tuple of positive integers, got "
             f"{c.hidden_sizes!r}"
+        )
+    if c.torso not in TORSOS:
+        raise ValueError(f"unknown torso {c.torso!r}; allowed: {list(TORSOS)}")
+    for name in ("cnn_channels", "cnn_kernels"):
+        value = getattr(c, name)
+        if not isinstance(value, tuple) or not value or not all(_is_int(v) and v > 0 for v in value):
+            raise ValueError(f"{name} must be a non-empty tuple of positive integers, got {value!r}")
+    if len(c.cnn_channels) != len(c.cnn_kernels):
+        raise ValueError(
+            f"cnn_channels {c.cnn_channels} and cnn_kernels {c.cnn_kernels} must have the "
+            "same length (one kernel size per convolution)"
         )
     if not isinstance(c.env_kwargs, tuple) or not all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in c.env_kwargs

@@ -29,6 +29,7 @@ from flax import struct
 from purejaxppo import losses
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
+from purejaxppo.envs.base import obs_shape_of
 from purejaxppo.gae import compute_gae
 from purejaxppo.networks import Networks, make_networks
 from purejaxppo.normalize import (
@@ -295,8 +296,16 @@ def make_trainer(
 
         mesh = distributed.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
+    if getattr(adapter.action_spec, "masked", False) and config.normalize_obs:
+        raise ValueError(
+            f"normalize_obs=True is not supported with {adapter.name!r}: its action space "
+            "is masked and the legal-action mask is part of the observation, which "
+            "normalization would distort; set normalize_obs=False"
+        )
     nets = make_networks(
-        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation
+        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
+        torso=config.torso, obs_shape=obs_shape_of(adapter),
+        cnn_channels=config.cnn_channels, cnn_kernels=config.cnn_kernels,
     )
     if mesh is not None:
         nets = distributed.shard_networks(nets, mesh, data_axis)
