@@ -307,8 +307,9 @@ def _validate(c: PPOConfig) -> None:
         )
     if not isinstance(c.env_name, str):
         raise ValueError(f"env_name must be a string, got {c.env_name!r}")
-    from purejaxppo.envs import env_names
+    from purejaxppo.envs import check_env_name, env_names
 
+    check_env_name(c.env_name)
     valid = env_names()
     if c.env_name not in valid:
         raise ValueError(f"unknown env_name {c.env_name!r}; valid names: {valid}")
