@@ -108,7 +108,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if field.name in ("env_name", "env_kwargs"):
             continue
         flag = "--" + field.name.replace("_", "-")
-        if field.name in ("hidden_sizes", "critic_hidden_sizes"):
+        if field.name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             kind = _parse_int_tuple
         else:
             kind = _FIELD_TYPES[field.type if isinstance(field.type, str) else field.type.__name__]

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from flax import struct
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
+TORSOS = ("mlp", "cnn")
 OBJECTIVES = ("clip", "kl_penalty")
 MEMORY_TYPES = ("gru", "lstm", "mingru")
 POLICY_HEADS = ("gaussian", "gaussian_state_std", "tanh_gaussian")
@@ -107,6 +108,12 @@ class PPOConfig:
       kl_beta_init: initial KL penalty coefficient beta (traced).
       activation: hidden activation, one of :data:`ACTIVATIONS`.
       hidden_sizes: hidden layer widths of both actor and critic (static).
+      torso: ``"mlp"`` (the observation goes straight into the MLP) or ``"cnn"``
+        (convolutions over the environment's image ``obs_shape`` first; see
+        ``purejaxppo.networks.CNN``). Static.
+      cnn_channels: output channels of each convolution (``torso="cnn"``; static).
+      cnn_kernels: square kernel size of each convolution, as long as
+        ``cnn_channels`` (static).
       normalize_obs: keep running observation statistics in the train state.
       normalize_reward: scale rewards by the running std of the discounted return.
       obs_clip: clip normalized observations to [-obs_clip, obs_clip].
@@ -165,6 +172,9 @@ class PPOConfig:
     kl_beta_init: float = 1.0
     activation: str = "tanh"
     hidden_sizes: tuple[int, ...] = (64, 64)
+    torso: str = "mlp"
+    cnn_channels: tuple[int, ...] = (16, 32)
+    cnn_kernels: tuple[int, ...] = (3, 3)
     normalize_obs: bool = False
     normalize_reward: bool = False
     obs_clip: float = 10.0
@@ -225,6 +235,8 @@ class PPOConfig:
         out = dataclasses.asdict(self)
         out["hidden_sizes"] = list(self.hidden_sizes)
         out["critic_hidden_sizes"] = list(self.critic_hidden_sizes)
+        out["cnn_channels"] = list(self.cnn_channels)
+        out["cnn_kernels"] = list(self.cnn_kernels)
         out["env_kwargs"] = {k: v for k, v in self.env_kwargs}
         return out
 
@@ -237,7 +249,7 @@ class PPOConfig:
             raise ValueError(
                 f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}"
             )
-        for name in ("hidden_sizes", "critic_hidden_sizes"):
+        for name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             if name in data:
                 data[name] = tuple(data[name])
         if "env_kwargs" in data and isinstance(data["env_kwargs"], dict):
@@ -374,6 +386,22 @@ def _validate(c: PPOConfig) -> None:
             f"is softplus(.) + min_std), got log_std_init={c.log_std_init!r} "
             f"(std {math.exp(c.log_std_init):.3g}) and min_std={c.min_std!r}"
         )
+    if c.torso not in TORSOS:
+        raise ValueError(f"unknown torso {c.torso!r}; allowed: {list(TORSOS)}")
+    for name in ("cnn_channels", "cnn_kernels"):
+        value = getattr(c, name)
+        if not isinstance(value, tuple) or not value or not all(_is_int(v) and v > 0 for v in value):
+            raise ValueError(f"{name} must be a non-empty tuple of positive integers, got {value!r}")
+    if len(c.cnn_channels) != len(c.cnn_kernels):
+        raise ValueError(
+            f"cnn_channels {c.cnn_channels} and cnn_kernels {c.cnn_kernels} must have the "
+            "same length (one kernel size per convolution)"
+        )
+    if c.torso == "cnn" and (c.memory is not None or c.policy_head != "gaussian"):
+        raise ValueError(
+            "torso='cnn' is implemented for feed-forward policies with the default "
+            f"policy_head; got memory={c.memory!r}, policy_head={c.policy_head!r}"
+        )
     if not isinstance(c.env_kwargs, tuple) or not all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in c.env_kwargs
     ):
@@ -383,8 +411,9 @@ def _validate(c: PPOConfig) -> None:
     _validate_memory(c)
     if not isinstance(c.env_name, str):
         raise ValueError(f"env_name must be a string, got {c.env_name!r}")
-    from purejaxppo.envs import env_names
+    from purejaxppo.envs import check_env_name, env_names
 
+    check_env_name(c.env_name)
     valid = env_names()
     if c.env_name not in valid:
         raise ValueError(f"unknown env_name {c.env_name!r}; valid names: {valid}")

@@ -25,17 +25,36 @@ from flax import struct
 _LOG_2PI = math.log(2.0 * math.pi)
 
 
+# Logit given to illegal actions: finite, so log-softmax, entropy and KL stay finite,
+# and so negative that exp() of it (relative to any legal logit) is exactly 0 in float32.
+MASKED_LOGIT = -1e9
+
+
 class Categorical(NamedTuple):
-    """Categorical distribution over the last axis of ``logits``."""
+    """Categorical distribution over the last axis of ``logits``.
+
+    ``mask`` (optional, bool, same shape as ``logits``) marks the legal actions: the
+    distribution is then the softmax over the legal logits only. Illegal actions get
+    probability exactly 0 (their logits are replaced by :data:`MASKED_LOGIT`), so they
+    are never sampled and contribute nothing to the entropy or the KL. If a row has no
+    legal action at all it falls back to uniform over every action (finite values).
+    """
 
     logits: jax.Array
+    mask: jax.Array | None = None
+
+    def masked_logits(self) -> jax.Array:
+        """The logits with illegal entries replaced by :data:`MASKED_LOGIT`."""
+        if self.mask is None:
+            return self.logits
+        return jnp.where(self.mask, self.logits, jnp.float32(MASKED_LOGIT))
 
     def log_probs_all(self) -> jax.Array:
-        return jax.nn.log_softmax(self.logits, axis=-1)
+        return jax.nn.log_softmax(self.masked_logits(), axis=-1)
 
     def sample_from_noise(self, gumbel: jax.Array) -> jax.Array:
         """Gumbel-max sampling: ``argmax(logits + g)``, ``g`` i.i.d. Gumbel(0, 1)."""
-        return jnp.argmax(self.logits + gumbel, axis=-1).astype(jnp.int32)
+        return jnp.argmax(self.masked_logits() + gumbel, axis=-1).astype(jnp.int32)
 
     def sample(self, key: jax.Array) -> jax.Array:
         return self.sample_from_noise(jax.random.gumbel(key, self.logits.shape))
@@ -53,7 +72,7 @@ class Categorical(NamedTuple):
         return -jnp.sum(jnp.exp(logp) * logp, axis=-1)
 
     def mode(self) -> jax.Array:
-        return jnp.argmax(self.logits, axis=-1).astype(jnp.int32)
+        return jnp.argmax(self.masked_logits(), axis=-1).astype(jnp.int32)
 
     def kl(self, other: Categorical) -> jax.Array:
         """KL(self || other)."""

@@ -81,6 +81,49 @@ class MLP(nn.Module):
         )(x)
 
 
+TORSOS = ("mlp", "cnn")
+"""Observation torsos ``make_networks`` accepts."""
+
+
+class CNN(nn.Module):
+    """Convolutional torso for image observations, followed by an MLP head.
+
+    The input is the FLAT observation ``[..., obs_dim]`` (any leading axes). Its first
+    ``H * W * C`` entries are the image ``obs_shape = (H, W, C)`` in row-major order;
+    any remaining entries (scalar features, an action mask) are concatenated to the
+    flattened convolution features. Each convolution has stride 1 and ``SAME``
+    padding, so 10x10 MinAtar frames keep their resolution; weights are orthogonal
+    with gain sqrt(2) like the MLP's hidden layers.
+    """
+
+    obs_shape: tuple[int, ...]
+    channels: tuple[int, ...]
+    kernels: tuple[int, ...]
+    hidden_sizes: tuple[int, ...]
+    out_size: int
+    head_scale: float
+    activation: str
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = _ACTIVATIONS[self.activation]
+        lead = x.shape[:-1]
+        size = math.prod(self.obs_shape)
+        image = jnp.reshape(x[..., :size], (-1,) + tuple(self.obs_shape))
+        for width, kernel in zip(self.channels, self.kernels):
+            image = nn.Conv(
+                width,
+                (kernel, kernel),
+                padding="SAME",
+                kernel_init=orthogonal(math.sqrt(2.0)),
+                bias_init=nn.initializers.zeros,
+            )(image)
+            image = act(image)
+        features = jnp.reshape(image, lead + (-1,))
+        features = jnp.concatenate([features, x[..., size:]], axis=-1)
+        return MLP(self.hidden_sizes, self.out_size, self.head_scale, self.activation)(features)
+
+
 class Networks(NamedTuple):
     """Pure functions over the parameter pytree.
 
@@ -139,8 +182,17 @@ def make_networks(
     policy_head: str = "gaussian",
     log_std_init: float = 0.0,
     min_std: float = 1e-3,
+    torso: str = "mlp",
+    obs_shape: tuple[int, ...] | None = None,
+    cnn_channels: tuple[int, ...] = (16, 32),
+    cnn_kernels: tuple[int, ...] = (3, 3),
 ) -> Networks:
     """Builds the actor-critic functions for an observation size and action space.
+
+    ``torso="cnn"`` puts a :class:`CNN` over the image ``obs_shape = (H, W, C)`` in
+    front of the ``hidden_sizes`` MLP (separate for actor and critic; feed-forward
+    only). When ``action_spec.masked``, the last ``num_actions`` observation entries
+    are the legal-action mask and the policy is a masked :class:`Categorical`.
 
     Args:
       obs_dim: length of the (flat) observation.
@@ -168,9 +220,36 @@ def make_networks(
         )
     state_std = not discrete and policy_head in ("gaussian_state_std", "tanh_gaussian")
     act_dim = action_spec.action_dim
-    actor = MLP(tuple(hidden_sizes), act_dim * (2 if state_std else 1), 0.01, activation)
-    critic = MLP(tuple(critic_hidden_sizes or hidden_sizes), 1, 1.0, activation)
+    if torso not in TORSOS:
+        raise ValueError(f"unknown torso {torso!r}; allowed: {list(TORSOS)}")
+    if torso == "cnn":
+        obs_shape = tuple(obs_shape) if obs_shape is not None else (obs_dim,)
+        if len(obs_shape) != 3 or math.prod(obs_shape) > obs_dim:
+            raise ValueError(
+                f"torso='cnn' needs an image observation (obs_shape (H, W, C) within "
+                f"obs_dim {obs_dim}); this environment's obs_shape is {obs_shape}"
+            )
+        if len(cnn_channels) != len(cnn_kernels) or not cnn_channels:
+            raise ValueError("cnn_channels and cnn_kernels must be non-empty and equally long")
+        if memory is not None or state_std:
+            raise ValueError(
+                "torso='cnn' is implemented for feed-forward policies with the default "
+                "policy_head; use memory=None and policy_head='gaussian' (or torso='mlp')"
+            )
+
+        def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
+            return CNN(obs_shape, tuple(cnn_channels), tuple(cnn_kernels),
+                       tuple(sizes), out_size, scale, activation)
+    else:
+
+        def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
+            return MLP(tuple(sizes), out_size, scale, activation)
+
+    actor = build(hidden_sizes, act_dim * (2 if state_std else 1), 0.01)
+    critic = build(critic_hidden_sizes or hidden_sizes, 1, 1.0)
     last_layer = f"Dense_{len(hidden_sizes)}"
+    masked = bool(getattr(action_spec, "masked", False)) and discrete
+    num_actions = action_spec.num_actions
 
     def head_params(params: dict[str, Any], key: jax.Array, in_dim: int,
                     log_std0: Any) -> dict[str, Any]:
@@ -188,8 +267,10 @@ def make_networks(
             params["log_std"] = jnp.full((act_dim,), log_std0, jnp.float32)
         return params
 
-    def policy_fn(params: dict[str, Any], features: jax.Array):
+    def policy_fn(params: dict[str, Any], features: jax.Array, obs: jax.Array = None):
         out = actor.apply({"params": params["actor"]}, features)
+        if masked:
+            return Categorical(out, obs[..., -num_actions:] > 0.5)
         if discrete:
             return Categorical(out)
         if not state_std:
@@ -209,14 +290,17 @@ def make_networks(
         def init(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
             return head_params({}, key, obs_dim, log_std0)
 
+        def policy(params: dict[str, Any], obs: jax.Array):
+            return policy_fn(params, obs, obs)
+
         def policy_and_value(params: dict[str, Any], obs: jax.Array):
-            return policy_fn(params, obs), value_fn(params, obs)
+            return policy_fn(params, obs, obs), value_fn(params, obs)
 
         def step(params, carry, obs, reset):
             dist, value = policy_and_value(params, obs)
             return dist, value, carry
 
-        return Networks(init, policy_fn, value_fn, policy_and_value, action_spec,
+        return Networks(init, policy, value_fn, policy_and_value, action_spec,
                         has_memory=False, initial_carry=lambda n: (), step=step,
                         unroll=step)
 
@@ -243,11 +327,11 @@ def make_networks(
 
     def memory_step(params, carry, obs, reset):
         carry, h = core.step(params["core"], carry, embed(params, obs), reset)
-        return policy_fn(params, h), value_fn(params, h), carry
+        return policy_fn(params, h, obs), value_fn(params, h), carry
 
     def memory_unroll(params, carry, obs, reset):
         carry, hs = core.unroll(params["core"], carry, embed(params, obs), reset)
-        return policy_fn(params, hs), value_fn(params, hs), carry
+        return policy_fn(params, hs, obs), value_fn(params, hs), carry
 
     return Networks(
         init_memory, _memory_only("policy"), _memory_only("value"),

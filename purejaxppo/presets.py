@@ -109,6 +109,14 @@ _BRAX_CLEANRL: dict[str, Any] = dict(
 )
 
 
+# Optional JAX suites (jumanji / xminigrid / craftax / playground), CPU-sized batches.
+_SUITE_DISCRETE: dict[str, Any] = dict(
+    total_timesteps=1_000_000, num_envs=16, num_steps=128, update_epochs=4,
+    num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
+    gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(256, 256),
+)
+
+
 def _entry(family: Mapping[str, Any], **specific: Any) -> Mapping[str, Any]:
     return MappingProxyType({**family, **specific})
 
@@ -412,7 +420,65 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "benchmarks/learning.py --continuous --envs brax/swimmer` (131k steps) or "
         "`--steps 1000000` for its full budget.",
     ),
+    # ---------------------------------------------------- optional JAX suites
+    "jumanji/Snake-v1": (
+        _entry(_SUITE_DISCRETE),
+        "MinAtar-like layout at CPU size (16 envs x 128, 4 x 8 minibatches, relu "
+        "256x256, lr 5e-4, entropy 0.01); masked policy (jumanji's action mask). See "
+        "README 'JAX environment suites' for what was measured.",
+    ),
+    "jumanji/Game2048-v1": (
+        _entry(_SUITE_DISCRETE),
+        "as jumanji/Snake-v1. See README 'JAX environment suites'.",
+    ),
+    "xminigrid/MiniGrid-Empty-8x8": (
+        _entry(_SUITE_DISCRETE, total_timesteps=500_000, hidden_sizes=(64, 64)),
+        "16 envs x 128, relu 64x64 over the one-hot 7x7 view. See README 'JAX "
+        "environment suites'.",
+    ),
+    "xminigrid/MiniGrid-DoorKey-5x5": (
+        _entry(_SUITE_DISCRETE, hidden_sizes=(64, 64)),
+        "as xminigrid/MiniGrid-Empty-8x8 with 1M steps. See README 'JAX environment "
+        "suites'.",
+    ),
+    "craftax/Craftax-Classic-Symbolic-v1": (
+        _entry(
+            _SUITE_DISCRETE, num_envs=64, num_steps=64, learning_rate=2e-4,
+            gae_lambda=0.8, activation="tanh", hidden_sizes=(512, 512, 512),
+        ),
+        "Craftax's PPO settings (lr 2e-4, lambda 0.8, entropy 0.01, 4 epochs x 8 "
+        "minibatches, tanh 512x3) with 64 instead of 1024 envs for a CPU; for the "
+        "1B-step benchmark on an accelerator use num_envs=1024, "
+        "total_timesteps=1_000_000_000 (see README).",
+    ),
+    "playground/CartpoleBalance": (
+        _entry(_BRAX_CLEANRL, total_timesteps=500_000),
+        "cleanrl MuJoCo layout (32 envs x 64, 10 x 32 minibatches, obs + reward "
+        "normalization, tanh 64x64). See README 'JAX environment suites'.",
+    ),
 }
+
+
+
+def _suite_defaults() -> None:
+    """Family defaults for the suite environments without a hand-set entry above."""
+    from purejaxppo.envs import craftax, jumanji, playground, xminigrid
+
+    families = (
+        (jumanji.ENV_NAMES, _SUITE_DISCRETE, "jumanji family default (as jumanji/Snake-v1)"),
+        (xminigrid.ENV_NAMES, {**_SUITE_DISCRETE, "hidden_sizes": (64, 64)},
+         "xminigrid family default (as xminigrid/MiniGrid-DoorKey-5x5)"),
+        (craftax.ENV_NAMES, _PRESET_TABLE["craftax/Craftax-Classic-Symbolic-v1"][0],
+         "as craftax/Craftax-Classic-Symbolic-v1"),
+        (playground.ENV_NAMES, _BRAX_CLEANRL, "cleanrl MuJoCo layout (as brax/hopper)"),
+    )
+    for names, family, note in families:
+        for name in names:
+            if name not in _PRESET_TABLE:
+                _PRESET_TABLE[name] = (_entry(family), f"{note}. Not measured here.")
+
+
+_suite_defaults()
 
 PRESETS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {name: fields for name, (fields, _) in _PRESET_TABLE.items()}

@@ -36,6 +36,7 @@ from flax import struct
 from purejaxppo import guard, losses, sharding
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
+from purejaxppo.envs.base import obs_shape_of
 from purejaxppo.gae import compute_gae
 from purejaxppo.networks import Networks, make_networks
 from purejaxppo.normalize import (
@@ -378,11 +379,19 @@ def make_trainer(
     if mesh is not None:
         mesh = sharding.check_mesh(config, mesh, data_axis)
     adapter = resolve_env(config, env, env_params)
+    if getattr(adapter.action_spec, "masked", False) and config.normalize_obs:
+        raise ValueError(
+            f"normalize_obs=True is not supported with {adapter.name!r}: its action space "
+            "is masked and the legal-action mask is part of the observation, which "
+            "normalization would distort; set normalize_obs=False"
+        )
     nets = make_networks(
         adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
         config.memory, config.memory_size,
         critic_hidden_sizes=config.critic_hidden_sizes, policy_head=config.policy_head,
         log_std_init=config.log_std_init, min_std=config.min_std,
+        torso=config.torso, obs_shape=obs_shape_of(adapter),
+        cnn_channels=config.cnn_channels, cnn_kernels=config.cnn_kernels,
     )
     if mesh is not None:
         nets = sharding.shard_networks(nets, mesh, data_axis)

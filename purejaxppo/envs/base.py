@@ -5,7 +5,9 @@ Every backend (gymnax, brax, a user's own gymnax ``Environment``) is wrapped int
 vmaps it over ``num_envs``. Its contract:
 
 * ``reset(key) -> (obs, state)``: ``obs`` is a flat ``float32`` vector of length
-  ``obs_dim``.
+  ``obs_dim``. An adapter may also expose ``obs_shape``, the unflattened shape of the
+  observation for image torsos (see :func:`obs_shape_of`); without it the observation
+  is taken to be a plain vector, ``(obs_dim,)``.
 * ``step(key, state, action) -> StepResult``: the environment auto-resets when the
   episode ended (terminated or truncated); ``StepResult.obs`` is then the first
   observation of the NEW episode, while ``StepResult.final_obs`` is always the
@@ -35,6 +37,10 @@ class ActionSpec(NamedTuple):
       shape: shape of one continuous action (``()`` for discrete).
       low: lower bound(s) of a continuous action, as a tuple of floats.
       high: upper bound(s) of a continuous action, as a tuple of floats.
+      masked: discrete only. ``True`` when the environment has legal-action masks:
+        the adapter then appends the mask as the LAST ``num_actions`` entries of the
+        flat observation (1.0 legal, 0.0 illegal) and the policy samples only legal
+        actions (see ``purejaxppo.networks.make_networks``).
     """
 
     discrete: bool
@@ -42,6 +48,7 @@ class ActionSpec(NamedTuple):
     shape: tuple[int, ...] = ()
     low: tuple[float, ...] = ()
     high: tuple[float, ...] = ()
+    masked: bool = False
 
     @property
     def action_dim(self) -> int:
@@ -63,6 +70,17 @@ class StepResult(NamedTuple):
     terminated: jax.Array
     truncated: jax.Array
     final_obs: jax.Array
+
+
+def obs_shape_of(env: Any) -> tuple[int, ...]:
+    """``env.obs_shape`` if the adapter has one, else ``(env.obs_dim,)``.
+
+    An image observation has ``obs_shape = (H, W, C)``; its ``H * W * C`` entries come
+    FIRST in the flat observation (row-major), and any further entries (extra
+    features, an action mask) follow them, so ``obs_dim >= H * W * C``.
+    """
+    shape = getattr(env, "obs_shape", None)
+    return (int(env.obs_dim),) if shape is None else tuple(int(d) for d in shape)
 
 
 class EnvAdapter(Protocol):

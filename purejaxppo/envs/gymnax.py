@@ -53,6 +53,8 @@ class GymnaxAdapter:
         self.action_spec = _action_spec(env.action_space(self.env_params))
         obs, _ = jax.eval_shape(self._raw_reset, jax.random.key(0))
         self.obs_dim = int(math.prod(obs.shape))
+        # Image observations (MinAtar's H x W x C) keep their shape for CNN torsos.
+        self.obs_shape = tuple(int(d) for d in obs.shape) if obs.ndim == 3 else (self.obs_dim,)
 
     def _raw_reset(self, key: jax.Array):
         return self.env.reset(key, self.env_params)

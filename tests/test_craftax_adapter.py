@@ -1,0 +1,51 @@
+"""craftax adapter: time limit vs death, fresh worlds, a short run.
+
+craftax is part of the test install (``make test`` installs every extra). One
+module-scoped adapter with a 3-step time limit keeps compilation to one program."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from purejaxppo import PPOConfig, make_env, make_train
+
+
+@pytest.fixture(scope="module")
+def classic():
+    env = make_env("craftax/Craftax-Classic-Symbolic-v1", max_timesteps=3)
+    return env, jax.jit(jax.vmap(env.reset)), jax.jit(jax.vmap(env.step))
+
+
+def test_time_limit_is_truncation_and_death_is_termination(classic):
+    env, reset, step = classic
+    assert env.obs_dim == 1345 and env.action_spec.num_actions == 17
+    n = 3
+    obs, state = reset(jax.random.split(jax.random.PRNGKey(0), n))
+    # Kill env 0 before its last step: with health 0 the next step is a death.
+    state = state.replace(player_health=state.player_health.at[0].set(0.0))
+    noop = jnp.zeros(n, jnp.int32)
+    results = []
+    for t in range(3):
+        res = step(jax.random.split(jax.random.PRNGKey(t), n), state, noop)
+        results.append(res)
+        state = res.state
+    first, last = results[0], results[2]
+    np.testing.assert_array_equal(np.asarray(first.terminated), [True, False, False])
+    assert not np.asarray(first.truncated).any()
+    # Craftax's own done would call the time limit terminal; here it is truncation.
+    np.testing.assert_array_equal(np.asarray(last.truncated), [False, True, True])
+    assert not np.asarray(last.terminated)[1:].any()
+    for res, i in ((first, 0), (last, 1), (last, 2)):
+        assert not np.array_equal(np.asarray(res.obs[i]), np.asarray(res.final_obs[i]))
+    # Fresh worlds: the two new episodes started from different maps.
+    assert not np.array_equal(np.asarray(last.obs[1]), np.asarray(last.obs[2]))
+
+
+def test_unknown_name_and_bad_kwarg():
+    with pytest.raises(ValueError, match="valid names"):
+        PPOConfig(env_name="craftax/Craftax-Nope-v1")
+    with pytest.raises(ValueError, match="max_timesteps"):
+        make_env("craftax/Craftax-Classic-Symbolic-v1", max_timesteps=0)
