@@ -17,9 +17,6 @@ import json
 import time
 from pathlib import Path
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 

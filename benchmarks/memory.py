@@ -31,9 +31,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from purejaxppo.runtime import apply_cpu_workaround  # noqa: E402
-
-apply_cpu_workaround()
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402

@@ -16,9 +16,6 @@ import sys
 import time
 from pathlib import Path
 
-from purejaxppo.runtime import apply_cpu_workaround
-
-apply_cpu_workaround()  # before JAX starts its backend (see purejaxppo/runtime.py)
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 

@@ -36,7 +36,20 @@ class CLIError(Exception):
     """A usage error reported as one line on stderr."""
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """Wraps help text between words only (never inside "state-dependent")."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str):  # one line, no usage dump
         raise CLIError(message)
 
@@ -706,7 +719,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
             raise CLIError(f"no preset {args.name!r}; valid names: {preset_names()}")
         print(args.name)
         print(textwrap.fill(PRESET_NOTES[args.name], 88, initial_indent="  ",
-                            subsequent_indent="  "))
+                            subsequent_indent="  ", break_on_hyphens=False))
         config = PPOConfig.preset(args.name)
         for name, value in config.to_dict().items():
             print(f"  {name:<18} {value}")
@@ -714,7 +727,7 @@ def cmd_presets(args: argparse.Namespace) -> int:
     for name in preset_names():
         print(name)
         print(textwrap.fill(PRESET_NOTES[name], 88, initial_indent="  ",
-                            subsequent_indent="  "))
+                            subsequent_indent="  ", break_on_hyphens=False))
     return 0
 
 

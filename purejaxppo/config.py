@@ -397,11 +397,6 @@ def _validate(c: PPOConfig) -> None:
             f"cnn_channels {c.cnn_channels} and cnn_kernels {c.cnn_kernels} must have the "
             "same length (one kernel size per convolution)"
         )
-    if c.torso == "cnn" and (c.memory is not None or c.policy_head != "gaussian"):
-        raise ValueError(
-            "torso='cnn' is implemented for feed-forward policies with the default "
-            f"policy_head; got memory={c.memory!r}, policy_head={c.policy_head!r}"
-        )
     if not isinstance(c.env_kwargs, tuple) or not all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in c.env_kwargs
     ):
@@ -429,6 +424,7 @@ def _validate(c: PPOConfig) -> None:
             raise ValueError(
                 f"env_kwargs {dict(c.env_kwargs)!r} are not accepted by {c.env_name}: {err}"
             ) from None
+    _validate_torso(c)
 
 
 def _validate_memory(c: PPOConfig) -> None:
@@ -462,3 +458,26 @@ def _validate_memory(c: PPOConfig) -> None:
                 f"with memory, minibatches are whole sequences: num_minibatches = "
                 f"{c.num_minibatches} must divide {what}"
             )
+
+
+def _validate_torso(c: PPOConfig) -> None:
+    """``torso='cnn'`` needs an image observation: checked on the built environment
+    (gymnax and suite envs build in milliseconds; brax envs have no images)."""
+    if c.torso != "cnn":
+        return
+    if c.memory is not None or c.policy_head != "gaussian":
+        raise ValueError(
+            "torso='cnn' is implemented for feed-forward policies with the default "
+            f"policy_head; got memory={c.memory!r}, policy_head={c.policy_head!r}"
+        )
+    if c.env_name.startswith("brax/"):
+        raise ValueError(f"torso='cnn' needs image observations; {c.env_name} has none")
+    from purejaxppo.envs import make_env
+    from purejaxppo.envs.base import obs_shape_of
+
+    shape = obs_shape_of(make_env(c.env_name, **dict(c.env_kwargs)))
+    if len(shape) != 3:
+        raise ValueError(
+            f"torso='cnn' needs an image observation (H, W, C); {c.env_name} observations "
+            f"have shape {shape}: use torso='mlp'"
+        )

@@ -55,8 +55,26 @@ class EpisodeStats(NamedTuple):
 ENV_KEY_IMPL = "philox4x32"
 
 
-def env_step_keys(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
-    """One PRNG key per env step, as typed Philox-4x32 keys.
+def env_key_impl() -> str | None:
+    """The key implementation :func:`env_step_keys` uses in this process.
+
+    ``ENV_KEY_IMPL`` (Philox-4x32) on a single-device CPU backend, ``None``
+    (JAX's default Threefry keys) otherwise: the speed-up is specific to XLA:CPU, where
+    Threefry compiles to a rolled loop (on GPU/TPU it is unrolled already), and with
+    several devices XLA's partitioner cannot lower Philox's ``mulhi`` (jax 0.10.2:
+    "failed to legalize operation 'mhlo.unknown'"), so multi-device programs, e.g.
+    ``purejaxppo.distributed`` or forced host devices, keep Threefry. Decided when the
+    train function is traced.
+    """
+    if ENV_KEY_IMPL is None or jax.default_backend() != "cpu" or jax.device_count() != 1:
+        return None
+    return ENV_KEY_IMPL
+
+
+def env_step_keys(
+    key: jax.Array, shape: tuple[int, ...], impl: str | None = "auto"
+) -> jax.Array:
+    """One PRNG key per env step; Philox-4x32 keys where :func:`env_key_impl` says so.
 
     Environments draw their own randomness from the key of every step (gymnax's
     auto-reset alone splits it and samples a start state). With JAX's default
@@ -64,29 +82,35 @@ def env_step_keys(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
     of ~20 tiny kernels (``jax/_src/random/threefry2x32.py``: ``use_rolled_loops``
     on CPU), executed inside every step of the rollout loop. Philox-4x32-10 is an
     equally standard counter-based generator whose lowering is straight-line code
-    that fuses into one kernel. The key words are drawn from ``key`` (Threefry) in
-    ONE batched call outside the loop, so results stay a pure function of ``key``
-    and are identical under ``vmap``.
+    that fuses into one kernel (measured: +8-9% training throughput on the default
+    CartPole config). The key words are drawn from ``key`` (Threefry) in ONE batched
+    call outside the loop, so results stay a pure function of ``key`` and are
+    identical under ``vmap``.
 
     Args:
       key: a PRNG key (raw ``uint32[2]`` or typed).
       shape: leading shape of the keys, e.g. ``(num_steps, num_envs)``.
+      impl: ``"auto"`` (:func:`env_key_impl`), ``None`` (split ``key`` itself) or a
+        key implementation name such as ``"philox4x32"``.
 
     Returns:
-      Typed key array of ``shape`` (raw split keys if ``ENV_KEY_IMPL`` is None).
+      Key array of ``shape`` (typed Philox keys, or raw/typed split keys of ``key``'s
+      own implementation when :func:`env_key_impl` is ``None``).
     """
+    if impl == "auto":
+        impl = env_key_impl()
     n = 1
     for dim in shape:
         n *= dim
     keys = jax.random.split(key, n)
+    if impl is None:
+        return keys.reshape(shape + keys.shape[1:])
     if jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key):
-        if ENV_KEY_IMPL is None or str(jax.random.key_impl(keys)) == ENV_KEY_IMPL:
+        if str(jax.random.key_impl(keys)) == impl:
             return keys.reshape(shape)
         keys = jax.random.key_data(keys)[..., :2]
-    if ENV_KEY_IMPL is None:
-        return keys.reshape(shape + keys.shape[1:])
     data = keys.reshape(shape + (2,))
-    return jax.random.wrap_key_data(data, impl=ENV_KEY_IMPL)
+    return jax.random.wrap_key_data(data, impl=impl)
 
 
 def collect_rollout(
@@ -103,6 +127,7 @@ def collect_rollout(
     keep_dist: bool,
     unroll: int = 1,
     memory: tuple[Any, jax.Array] | None = None,
+    key_impl: str | None = "auto",
 ):
     """Steps ``num_envs`` environments ``num_steps`` times with the current policy.
 
@@ -120,6 +145,9 @@ def collect_rollout(
       keep_dist: store the behaviour distribution in the transitions.
       unroll: env steps per iteration of the compiled loop (``lax.scan``'s
         ``unroll``; results do not depend on it).
+      key_impl: the env-step key implementation (see :func:`env_step_keys`);
+        ``"auto"`` gives typed Philox keys only to adapters marked ``typed_keys``
+        (gymnax's registered envs and the memory tasks), raw Threefry keys otherwise.
       memory: ``None`` for a feed-forward policy, else ``(carry, start)``: the core's
         carry and the ``[num_envs]`` flags marking observations that begin an
         episode (``nets.step`` resets the carry before them).
@@ -130,7 +158,9 @@ def collect_rollout(
     """
     num_envs = obs.shape[0]
     k_env, k_act = jax.random.split(key)
-    env_keys = env_step_keys(k_env, (num_steps, num_envs))
+    if key_impl == "auto" and not getattr(env, "typed_keys", False):
+        key_impl = None  # this env may treat its key as a raw uint32 array
+    env_keys = env_step_keys(k_env, (num_steps, num_envs), key_impl)
     spec = nets.action_spec
     dist_cls = Categorical if spec.discrete else DiagGaussian
     noise = dist_cls.noise(k_act, (num_steps, num_envs, spec.action_dim))

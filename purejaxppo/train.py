@@ -241,9 +241,16 @@ def _memory_batch(config: PPOConfig, state: TrainState, traj: Any, values, advan
 
 
 def ppo_update(
-    config: PPOConfig, env: EnvAdapter, nets: Networks, state: TrainState, hp: HParams
+    config: PPOConfig, env: EnvAdapter, nets: Networks, state: TrainState, hp: HParams,
+    sharded: bool = False,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
-    """One PPO iteration: rollout, statistics, GAE, K epochs, KL adaptation, metrics."""
+    """One PPO iteration: rollout, statistics, GAE, K epochs, KL adaptation, metrics.
+
+    ``sharded`` (a trainer built with a mesh) keeps JAX's default Threefry keys for
+    the env steps whatever the device count, so that a sharded run and its one-device
+    reference draw the same randomness (see ``purejaxppo.rollout.env_key_impl``).
+    """
+    key_impl = None if sharded else "auto"
     rng, k_roll, k_upd = jax.random.split(state.rng, 3)
     normalize = lambda o: _normalize_obs(config, state.obs_rms, o)  # noqa: E731
     keep_dist = config.objective == "kl_penalty"
@@ -253,13 +260,14 @@ def ppo_update(
             collect_rollout(
                 env, nets, state.params, state.env_state, state.obs, state.ep_return,
                 state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
-                memory=(state.carry, state.start),
+                memory=(state.carry, state.start), key_impl=key_impl,
             )
         )
     else:
         env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
             env, nets, state.params, state.env_state, state.obs, state.ep_return,
             state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
+            key_impl=key_impl,
         )
     T, N = config.num_steps, config.num_envs
     done = jnp.logical_or(traj.terminated, traj.truncated)
@@ -400,7 +408,7 @@ def make_trainer(
         return init_train_state(config, adapter, nets, rng, hp)
 
     def update(state: TrainState, hp: HParams):
-        return ppo_update(config, adapter, nets, state, hp)
+        return ppo_update(config, adapter, nets, state, hp, sharded=mesh is not None)
 
     def normalize_obs(state: TrainState, obs: jax.Array) -> jax.Array:
         return _normalize_obs(config, state.obs_rms, obs)

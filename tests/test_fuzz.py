@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from purejaxppo import PPOConfig, make_train
 from purejaxppo.cli import main
-from purejaxppo.config import ACTIVATIONS, OBJECTIVES
+from purejaxppo.config import ACTIVATIONS, OBJECTIVES, POLICY_HEADS
 
 SETTINGS = dict(deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
@@ -30,6 +30,14 @@ STRATEGIES = {
     "activation": st.one_of(st.sampled_from(ACTIVATIONS), st.text(max_size=5), _junk),
     "objective": st.one_of(st.sampled_from(OBJECTIVES), st.text(max_size=5), _junk),
     "hidden_sizes": _sizes,
+    "critic_hidden_sizes": _sizes,
+    "cnn_channels": _sizes,
+    "cnn_kernels": _sizes,
+    "memory": st.one_of(st.sampled_from([None, "gru", "lstm", "mingru"]), st.text(max_size=5),
+                        _junk),
+    "memory_chunk": st.one_of(st.none(), _ints),
+    "policy_head": st.one_of(st.sampled_from(POLICY_HEADS), st.text(max_size=5), _junk),
+    "torso": st.one_of(st.sampled_from(["mlp", "cnn"]), st.text(max_size=5), _junk),
     "env_kwargs": st.one_of(st.just(()), st.tuples(st.tuples(st.sampled_from(["foo", "x"]),
                                                              st.integers())), _junk),
 }

@@ -109,7 +109,7 @@ def make_env(name: str, **kwargs: Any) -> EnvAdapter:
         from purejaxppo.envs.memory_tasks import make_memory_task
 
         env, params = make_memory_task(name, **kwargs)
-        return wrap_gymnax(env, params, name)
+        return _typed_keys_ok(wrap_gymnax(env, params, name))
     module = _suite_module(name)
     if module is not None:
         check_env_name(name)
@@ -129,4 +129,13 @@ def make_env(name: str, **kwargs: Any) -> EnvAdapter:
             env, _ = gymnax.make(name, **rest)
         return wrap_gymnax(env, params, name)
     env, params = gymnax.make(name, **kwargs)
-    return wrap_gymnax(env, params, name)
+    return _typed_keys_ok(wrap_gymnax(env, params, name))
+
+
+def _typed_keys_ok(adapter: Any) -> Any:
+    """Marks an adapter whose env only passes its key to ``jax.random`` functions, so
+    the rollout may hand it typed Philox keys (``purejaxppo.rollout.env_step_keys``).
+    Set for gymnax's registered envs and this package's memory tasks, which were all
+    trained with them (``tests/test_envs.py``); a user's own env keeps raw keys."""
+    adapter.typed_keys = True
+    return adapter
