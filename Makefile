@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 train: $(STAMP)
-	$(PY) -m purejaxppo train --env CartPole-v1 --total-timesteps 500000 --seeds 4 --out runs/cartpole
+	$(PY) -m purejaxppo train --env CartPole-v1 --total-timesteps 500000 --seeds 4 --out runs/cartpole --overwrite
 
 test: $(STAMP)
 	$(PY) -m pytest -n 2 --durations=15 -q --timeout=1200
@@ -31,7 +31,7 @@ clean:
 	rm -rf $(VENV) runs results .pytest_cache
 
 # Benchmarks and notebooks (issue #6). Results land in benchmarks/results/.
-.PHONY: bench-learning bench-learning-continuous bench-learning-quick bench-sweep bench-pytorch notebooks
+.PHONY: bench-learning bench-learning-continuous bench-learning-quick bench-sweep bench-pytorch bench-purejaxrl notebooks
 bench-learning-quick: $(STAMP)
 	$(PY) benchmarks/learning.py --quick --out-dir benchmarks/results/learning_quick
 bench-learning-continuous: $(STAMP)
@@ -43,5 +43,9 @@ bench-sweep: $(STAMP)
 bench-pytorch: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/vs_pytorch.py --out benchmarks/results/vs_pytorch.json
+# Side by side with purejaxrl: make bench-purejaxrl PUREJAXRL=/path/to/purejaxrl-checkout
+bench-purejaxrl: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[bench]"
+	$(PY) benchmarks/vs_purejaxrl.py --purejaxrl "$(PUREJAXRL)" --out benchmarks/results/vs_purejaxrl.json
 notebooks: $(STAMP)
 	$(PY) notebooks/make_notebooks.py

@@ -17,6 +17,7 @@ recorded. Prints every repeat and the medians; writes JSON with ``--out``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import time
@@ -50,7 +51,10 @@ def _compiled(config: PPOConfig, seeds: int, enabled: bool, baseline=None):
     build = make_train
     if not enabled and baseline is not None:
         build = baseline.make_train
-        config = baseline.PPOConfig.from_dict(config.to_dict())
+        known = {f.name for f in dataclasses.fields(baseline.PPOConfig)}
+        config = baseline.PPOConfig.from_dict(
+            {k: v for k, v in config.to_dict().items() if k in known}
+        )
     elif not enabled:
         guard.step_code = lambda loss, grads: jnp.int32(0)
         guard.update_code = lambda codes, params: jnp.int32(0)

@@ -68,7 +68,7 @@ _BREAKOUT = dict(
 )
 # Our Pendulum preset's layout; 256x256 because purejaxrl's continuous net is fixed.
 _PENDULUM = dict(
-    ENV_NAME="Pendulum-v1", LR=1e-3, NUM_ENVS=16, NUM_STEPS=128, TOTAL_TIMESTEPS=2048 * 100,
+    ENV_NAME="Pendulum-v1", LR=1e-3, NUM_ENVS=16, NUM_STEPS=128, TOTAL_TIMESTEPS=2048 * 50,
     UPDATE_EPOCHS=10, NUM_MINIBATCHES=8, GAMMA=0.95, GAE_LAMBDA=0.95, CLIP_EPS=0.2,
     ENT_COEF=0.0, VF_COEF=0.5, MAX_GRAD_NORM=0.5, ACTIVATION="tanh", ANNEAL_LR=True,
     NORMALIZE_ENV=True,

@@ -203,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="save a checkpoint every N updates (needs --out)")
     train.add_argument("--chunk-updates", type=_strict_int, default=None, metavar="N",
                        help="updates per compiled call in chunked mode")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace the checkpoints an earlier run left in --out "
+                       "(without it such an --out is refused before training)")
     train.add_argument("--resume", default=None, metavar="DIR",
                        help="continue from a checkpoint (a run dir or checkpoint dir)")
     train.add_argument("--progress", action="store_true", help="show a progress bar (chunked)")
@@ -302,6 +305,25 @@ def _prepare_out(out: str | None) -> Path | None:
     return path
 
 
+def _check_fresh_out(args: argparse.Namespace, out_dir: Path | None) -> None:
+    """A new run never mixes its checkpoints with an earlier run's: refuse, or with
+    ``--overwrite`` delete the old ``checkpoints/`` now (before any training)."""
+    if out_dir is None or args.resume is not None:
+        return
+    old = out_dir / "checkpoints"
+    if not old.is_dir() or not any(old.iterdir()):
+        return
+    if not args.overwrite:
+        raise CLIError(
+            f"--out {str(out_dir)!r} already holds checkpoints of an earlier run; pass "
+            f"--overwrite to replace them, --resume {str(out_dir)!r} to continue that run, "
+            "or choose another --out"
+        )
+    import shutil
+
+    shutil.rmtree(old)
+
+
 def _check_positive(flag: str, value: int | None) -> None:
     if value is not None and value <= 0:
         raise CLIError(f"{flag} must be a positive integer, got {value}")
@@ -370,6 +392,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.eval_episodes < 0:
         raise CLIError(f"--eval-episodes must be >= 0, got {args.eval_episodes}")
     out_dir = _prepare_out(args.out)
+    _check_fresh_out(args, out_dir)
     if args.checkpoint_every is not None and out_dir is None:
         raise CLIError("--checkpoint-every needs --out (checkpoints go to OUT/checkpoints)")
     kinds = _logger_kinds(args, out_dir)

@@ -146,3 +146,18 @@ def test_imports_run_one_way():
     assert not {m for m in _imports("config") if "presets" in m}
     assert "purejaxppo.config" in _imports("presets")
     assert PPOConfig.preset("CartPole-v1").env_name == "CartPole-v1"
+
+
+def test_train_refuses_an_out_dir_with_old_checkpoints_unless_overwrite(tmp_path, capsys):
+    out = tmp_path / "run"
+    (out / "checkpoints" / "977").mkdir(parents=True)
+    args = ["train", "--env", "CartPole-v1", "--num-envs", "2", "--num-steps", "8",
+            "--num-minibatches", "2", "--update-epochs", "1", "--total-timesteps", "32",
+            "--eval-episodes", "0", "--out", str(out)]
+    assert main(args) == 2  # refused before training: one line, nothing touched
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--overwrite" in err[0]
+    assert (out / "checkpoints" / "977").is_dir()
+    assert main(args + ["--overwrite"]) == 0
+    assert not (out / "checkpoints" / "977").exists()
+    assert any((out / "checkpoints").iterdir())  # the new run's checkpoint

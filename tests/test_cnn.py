@@ -74,8 +74,10 @@ def test_minatar_adapter_exposes_its_image_shape():
 
 
 def test_cnn_trains_vmapped_over_seeds():
+    # env_name is only a label when make_train gets env=; torso="cnn" is validated
+    # against the named env's observation, so name an image env.
     config = PPOConfig(
-        env_name="CartPole-v1", total_timesteps=8 * 16 * 20, num_envs=8, num_steps=16,
+        env_name="Breakout-MinAtar", total_timesteps=8 * 16 * 20, num_envs=8, num_steps=16,
         num_minibatches=2, learning_rate=3e-3, torso="cnn", cnn_channels=(4,),
         cnn_kernels=(3,), hidden_sizes=(16,), activation="relu", ent_coef=0.0,
     )

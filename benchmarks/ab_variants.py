@@ -1,0 +1,114 @@
+"""A/B of single speed changes of the trainer: variants compiled in ONE process, interleaved.
+
+Each variant is the current ``make_train`` with one internal switch flipped while the
+program is traced; all variants are compiled first, then timed ``A B C A B C ...``
+(``--repeats`` rounds, median and every repeat of wall and process CPU time).
+
+    python benchmarks/ab_variants.py --experiment env_keys     # Threefry vs Philox env-step keys
+    python benchmarks/ab_variants.py --experiment shuffle      # (key, index) pair sort vs packed sort
+    python benchmarks/ab_variants.py --experiment gae_unroll   # GAE scan unroll 1 / 16
+
+Default config: CartPole-v1 defaults, 400 updates (204,800 env steps), 1 seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import statistics
+import time
+from typing import Any, Callable
+
+import jax
+import jax.numpy as jnp
+
+import purejaxppo.rollout as rollout
+import purejaxppo.train as train_mod
+import purejaxppo.update as update
+from purejaxppo import PPOConfig, make_train
+from purejaxppo.gae import compute_gae
+
+
+def _pair_sort_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
+    bits = jax.random.bits(key, (num, n), jnp.uint32)
+    index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
+    return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
+
+
+def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
+    """name -> a function that applies the switch and returns the undo function."""
+
+    def setter(module: Any, name: str, value: Any) -> Callable[[], Callable[[], None]]:
+        def apply() -> Callable[[], None]:
+            old = getattr(module, name)
+            setattr(module, name, value)
+            return lambda: setattr(module, name, old)
+
+        return apply
+
+    def nothing() -> Callable[[], None]:
+        return lambda: None
+
+    if experiment == "env_keys":
+        return {"threefry": setter(rollout, "ENV_KEY_IMPL", None), "philox4x32": nothing}
+    if experiment == "shuffle":
+        return {"pair_sort": setter(update, "random_permutations", _pair_sort_permutations),
+                "packed_sort": nothing}
+    if experiment == "gae_unroll":
+        return {"unroll1": nothing,
+                "unroll16": setter(train_mod, "compute_gae",
+                                   functools.partial(compute_gae, unroll=16))}
+    raise SystemExit(f"unknown experiment {experiment!r}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--experiment", required=True,
+                        choices=("env_keys", "shuffle", "gae_unroll"))
+    parser.add_argument("--updates", type=int, default=400)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args(argv)
+    config = PPOConfig(total_timesteps=512 * args.updates)
+    key = jax.random.PRNGKey(0)
+    compiled = {}
+    for name, apply in _variants(args.experiment).items():
+        undo = apply()
+        try:
+            start = time.perf_counter()
+            compiled[name] = (jax.jit(make_train(config)).lower(key).compile(),
+                              time.perf_counter() - start)
+        finally:
+            undo()
+    wall: dict[str, list[float]] = {n: [] for n in compiled}
+    cpu: dict[str, list[float]] = {n: [] for n in compiled}
+    for _ in range(args.repeats):
+        for name, (exe, _) in compiled.items():
+            t, c = time.perf_counter(), time.process_time()
+            jax.block_until_ready(exe(key))
+            wall[name].append(time.perf_counter() - t)
+            cpu[name].append(time.process_time() - c)
+    steps = config.steps_trained
+    first = next(iter(compiled))
+    base = statistics.median(wall[first])
+    result = {}
+    for name in compiled:
+        med = statistics.median(wall[name])
+        result[name] = {
+            "compile_s": compiled[name][1], "median_steps_per_s": steps / med,
+            "speedup_vs_" + first: base / med,
+            "steps_per_s_every_repeat": [steps / w for w in wall[name]],
+            "cpu_steps_per_s_median": steps / statistics.median(cpu[name]),
+        }
+        print(f"{name:12s} {steps / med:>10,.0f} steps/s  x{base / med:.3f}  "
+              f"repeats {[round(steps / w) for w in wall[name]]}", flush=True)
+    if args.out:
+        with open(args.out, "w") as handle:
+            json.dump({"experiment": args.experiment, "env_steps": steps, "results": result},
+                      handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
