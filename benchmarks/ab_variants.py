@@ -21,19 +21,12 @@ import time
 from typing import Any, Callable
 
 import jax
-import jax.numpy as jnp
 
 import purejaxppo.rollout as rollout
 import purejaxppo.train as train_mod
 import purejaxppo.update as update
 from purejaxppo import PPOConfig, make_train
 from purejaxppo.gae import compute_gae
-
-
-def _pair_sort_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
-    bits = jax.random.bits(key, (num, n), jnp.uint32)
-    index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
-    return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
 
 
 def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
@@ -53,7 +46,8 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
     if experiment == "env_keys":
         return {"threefry": setter(rollout, "ENV_KEY_IMPL", None), "philox4x32": nothing}
     if experiment == "shuffle":
-        return {"pair_sort": setter(update, "random_permutations", _pair_sort_permutations),
+        # _PACKED_SORT_MAX_BITS = 0 sends every batch size down the (key, index) pair sort.
+        return {"pair_sort": setter(update, "_PACKED_SORT_MAX_BITS", 0),
                 "packed_sort": nothing}
     if experiment == "gae_unroll":
         return {"unroll1": nothing,
