@@ -83,8 +83,8 @@ def env_step_keys(
     on CPU), executed inside every step of the rollout loop. Philox-4x32-10 is an
     equally standard counter-based generator whose lowering is straight-line code
     that fuses into one kernel (measured: 1.105x training throughput on the default
-    CartPole config, benchmarks/results/ab_env_keys.json). The key words are drawn from ``key`` (Threefry) in ONE batched
-    call outside the loop, so results stay a pure function of ``key`` and are
+    CartPole config, ``benchmarks/results/ab_env_keys.json``). The key words are drawn
+    from ``key`` (Threefry) in ONE batched call outside the loop, so results stay a pure function of ``key`` and are
     identical under ``vmap``.
 
     Args:
