@@ -84,8 +84,8 @@ def env_step_keys(
     equally standard counter-based generator whose lowering is straight-line code
     that fuses into one kernel (measured: 1.105x training throughput on the default
     CartPole config, ``benchmarks/results/ab_env_keys.json``). The key words are drawn
-    from ``key`` (Threefry) in ONE batched call outside the loop, so results stay a pure function of ``key`` and are
-    identical under ``vmap``.
+    from ``key`` (Threefry) in ONE batched call outside the loop, so results stay a
+    pure function of ``key`` and are identical under ``vmap``.
 
     Args:
       key: a PRNG key (raw ``uint32[2]`` or typed).
