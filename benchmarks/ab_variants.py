@@ -9,6 +9,9 @@ program is traced; all variants are compiled first, then timed ``A B C A B C ...
     python benchmarks/ab_variants.py --experiment gae_unroll   # GAE scan unroll 1 / 16
 
 Default config: CartPole-v1 defaults, 400 updates (204,800 env steps), 1 seed.
+``--config cartpole8|breakout|pendulum`` takes the layout of that
+``benchmarks/vs_purejaxrl.py`` config instead (its seeds vmapped), with
+``--updates`` updates.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ import statistics
 import time
 from typing import Any, Callable
 
+import sys
+from pathlib import Path
+
 import jax
 
 import purejaxppo.rollout as rollout
@@ -27,6 +33,9 @@ import purejaxppo.train as train_mod
 import purejaxppo.update as update
 from purejaxppo import PPOConfig, make_train
 from purejaxppo.gae import compute_gae
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from vs_purejaxrl import CONFIGS, our_config  # noqa: E402
 
 
 def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
@@ -53,25 +62,51 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
         return {"unroll1": nothing,
                 "unroll16": setter(train_mod, "compute_gae",
                                    functools.partial(compute_gae, unroll=16))}
+    if experiment == "flat_adam":
+        return {"tree_adam": setter(update, "_FLAT_OPTIMIZER", False), "flat_adam": nothing}
+    if experiment == "fused_means":
+        return {"separate_means": nothing, "fused_means": setter(update, "_FUSED_MEANS", True)}
     raise SystemExit(f"unknown experiment {experiment!r}")
+
+
+def _machine() -> dict[str, Any]:
+    import platform
+
+    import jaxlib
+
+    return {"python": platform.python_version(), "jax": jax.__version__,
+            "jaxlib": jaxlib.__version__, "backend": jax.default_backend(),
+            "cpu": platform.processor() or platform.machine()}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", required=True,
-                        choices=("env_keys", "shuffle", "gae_unroll"))
+                        choices=("env_keys", "shuffle", "gae_unroll", "flat_adam",
+                                 "fused_means"))
+    parser.add_argument("--config", default="default", choices=("default",) + tuple(CONFIGS))
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
-    config = PPOConfig(total_timesteps=512 * args.updates)
+    seeds = 1
+    if args.config == "default":
+        config = PPOConfig(total_timesteps=512 * args.updates)
+    else:
+        config = our_config(CONFIGS[args.config])
+        config = config.replace(total_timesteps=config.batch_size * args.updates)
+        seeds = CONFIGS[args.config]["seeds"]
     key = jax.random.PRNGKey(0)
+    if seeds > 1:
+        key = jax.random.split(key, seeds)
     compiled = {}
     for name, apply in _variants(args.experiment).items():
         undo = apply()
         try:
             start = time.perf_counter()
-            compiled[name] = (jax.jit(make_train(config)).lower(key).compile(),
+            train = make_train(config)
+            train = jax.vmap(train) if seeds > 1 else train
+            compiled[name] = (jax.jit(train).lower(key).compile(),
                               time.perf_counter() - start)
         finally:
             undo()
@@ -83,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             jax.block_until_ready(exe(key))
             wall[name].append(time.perf_counter() - t)
             cpu[name].append(time.process_time() - c)
-    steps = config.steps_trained
+    steps = config.steps_trained * seeds
     first = next(iter(compiled))
     base = statistics.median(wall[first])
     result = {}
@@ -99,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
               f"repeats {[round(steps / w) for w in wall[name]]}", flush=True)
     if args.out:
         with open(args.out, "w") as handle:
-            json.dump({"experiment": args.experiment, "env_steps": steps, "results": result},
+            json.dump({"experiment": args.experiment, "config": args.config, "seeds": seeds,
+                   "env_steps": steps, "machine": _machine(), "results": result},
                       handle, indent=1)
     return 0
 
