@@ -8,6 +8,9 @@ program is traced; all variants are compiled first, then timed ``A B C A B C ...
     python benchmarks/ab_variants.py --experiment shuffle      # (key, index) pair sort vs packed sort
     python benchmarks/ab_variants.py --experiment gae_unroll   # GAE scan unroll 1 / 16
 
+The ``flat_adam`` and ``fused_means`` experiments of the README ran at commit a207d33,
+where their switches existed (``git checkout a207d33`` to repeat them).
+
 Default config: CartPole-v1 defaults, 400 updates (204,800 env steps), 1 seed.
 ``--config cartpole8|breakout|pendulum`` takes the layout of that
 ``benchmarks/vs_purejaxrl.py`` config instead (its seeds vmapped), with
@@ -62,10 +65,6 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
         return {"unroll1": nothing,
                 "unroll16": setter(train_mod, "compute_gae",
                                    functools.partial(compute_gae, unroll=16))}
-    if experiment == "flat_adam":
-        return {"tree_adam": setter(update, "_FLAT_OPTIMIZER", False), "flat_adam": nothing}
-    if experiment == "fused_means":
-        return {"separate_means": nothing, "fused_means": setter(update, "_FUSED_MEANS", True)}
     raise SystemExit(f"unknown experiment {experiment!r}")
 
 
@@ -82,8 +81,7 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", required=True,
-                        choices=("env_keys", "shuffle", "gae_unroll", "flat_adam",
-                                 "fused_means"))
+                        choices=("env_keys", "shuffle", "gae_unroll"))
     parser.add_argument("--config", default="default", choices=("default",) + tuple(CONFIGS))
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)

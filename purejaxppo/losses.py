@@ -1,7 +1,10 @@
 """PPO loss terms: clipped surrogate, KL penalty, value loss, entropy bonus.
 
-All functions are pure and take per-sample arrays (any batch shape); they return
-scalars averaged over the batch.
+All functions are pure and take per-sample arrays (any batch shape). The ``*_loss``
+functions and the diagnostics return scalars averaged over the batch; each is the
+mean of a per-sample term (``clipped_surrogate``, ``kl_penalty_surrogate``,
+``value_error``, ``approx_kl_terms``, ``clipped``), which the trainer averages in one
+stacked reduction instead (``purejaxppo.update.ppo_loss``).
 """
 
 from __future__ import annotations
@@ -20,17 +23,32 @@ def clipped_surrogate_loss(
     rewarding ``r`` above ``1 + eps``; for ``A < 0`` it stops rewarding ``r`` below
     ``1 - eps``; for ``A = 0`` it is zero with zero gradient.
     """
+    return jnp.mean(clipped_surrogate(log_ratio, advantages, clip_eps))
+
+
+def clipped_surrogate(
+    log_ratio: jax.Array, advantages: jax.Array, clip_eps: float | jax.Array
+) -> jax.Array:
+    """Per-sample term of :func:`clipped_surrogate_loss`:
+    ``-min(r * A, clip(r, 1 - eps, 1 + eps) * A)``."""
     ratio = jnp.exp(log_ratio)
     unclipped = ratio * advantages
-    clipped = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
-    return -jnp.mean(jnp.minimum(unclipped, clipped))
+    clipped_ = jnp.clip(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * advantages
+    return -jnp.minimum(unclipped, clipped_)
 
 
 def kl_penalty_loss(
     log_ratio: jax.Array, advantages: jax.Array, kl: jax.Array, beta: float | jax.Array
 ) -> jax.Array:
     """Negated KL-penalised surrogate: ``-mean(r * A - beta * KL(pi_old || pi))``."""
-    return -jnp.mean(jnp.exp(log_ratio) * advantages - beta * kl)
+    return jnp.mean(kl_penalty_surrogate(log_ratio, advantages, kl, beta))
+
+
+def kl_penalty_surrogate(
+    log_ratio: jax.Array, advantages: jax.Array, kl: jax.Array, beta: float | jax.Array
+) -> jax.Array:
+    """Per-sample term of :func:`kl_penalty_loss`: ``-(r * A - beta * KL)``."""
+    return -(jnp.exp(log_ratio) * advantages - beta * kl)
 
 
 def adapt_kl_beta(
@@ -56,21 +74,42 @@ def value_loss(
 
     The clipped variant takes ``max((V - t)^2, (V_old + clip(V - V_old, -e, e) - t)^2)``.
     """
+    return 0.5 * jnp.mean(value_error(values, old_values, targets, clip, clip_eps))
+
+
+def value_error(
+    values: jax.Array,
+    old_values: jax.Array,
+    targets: jax.Array,
+    clip: bool,
+    clip_eps: float | jax.Array,
+) -> jax.Array:
+    """Per-sample squared error of :func:`value_loss` (without its factor 0.5)."""
     squared = jnp.square(values - targets)
     if clip:
         clipped_values = old_values + jnp.clip(values - old_values, -clip_eps, clip_eps)
         squared = jnp.maximum(squared, jnp.square(clipped_values - targets))
-    return 0.5 * jnp.mean(squared)
+    return squared
 
 
 def approx_kl(log_ratio: jax.Array) -> jax.Array:
     """Low-variance estimator of KL(pi_old || pi): ``mean((r - 1) - log r)``."""
-    return jnp.mean(jnp.expm1(log_ratio) - log_ratio)
+    return jnp.mean(approx_kl_terms(log_ratio))
+
+
+def approx_kl_terms(log_ratio: jax.Array) -> jax.Array:
+    """Per-sample term of :func:`approx_kl`: ``(r - 1) - log r``."""
+    return jnp.expm1(log_ratio) - log_ratio
 
 
 def clip_fraction(log_ratio: jax.Array, clip_eps: float | jax.Array) -> jax.Array:
     """Fraction of samples whose ratio lies outside ``[1 - eps, 1 + eps]``."""
-    return jnp.mean((jnp.abs(jnp.exp(log_ratio) - 1.0) > clip_eps).astype(jnp.float32))
+    return jnp.mean(clipped(log_ratio, clip_eps))
+
+
+def clipped(log_ratio: jax.Array, clip_eps: float | jax.Array) -> jax.Array:
+    """Per-sample 1.0 where the ratio lies outside ``[1 - eps, 1 + eps]``, else 0.0."""
+    return (jnp.abs(jnp.exp(log_ratio) - 1.0) > clip_eps).astype(jnp.float32)
 
 
 def explained_variance(predictions: jax.Array, targets: jax.Array) -> jax.Array:

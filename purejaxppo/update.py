@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from jax.flatten_util import ravel_pytree
 
 from purejaxppo import guard, losses
 from purejaxppo.config import HParams, PPOConfig
@@ -91,25 +90,6 @@ def make_optimizer(hp: HParams) -> optax.GradientTransformation:
     )
 
 
-_FLAT_OPTIMIZER = False
-_FUSED_MEANS = False
-
-_ADAM_B1, _ADAM_B2 = 0.9, 0.999
-
-
-def _clipped_adam_step(flat, grads, mu, nu, count, learning_rate, hp):
-    """:func:`make_optimizer`'s step on one flat parameter vector (same arithmetic)."""
-    g_norm = optax.tree.norm(grads)
-    grads = jnp.where(g_norm < hp.max_grad_norm, grads, grads / g_norm * hp.max_grad_norm)
-    mu = (1 - _ADAM_B1) * grads + _ADAM_B1 * mu
-    nu = (1 - _ADAM_B2) * jnp.square(grads) + _ADAM_B2 * nu
-    count = optax.safe_increment(count)
-    mu_hat = mu / (1 - _ADAM_B1**count).astype(mu.dtype)
-    nu_hat = nu / (1 - _ADAM_B2**count).astype(nu.dtype)
-    flat = flat - learning_rate * (mu_hat / (jnp.sqrt(nu_hat) + hp.adam_eps))
-    return flat, mu, nu, count
-
-
 def ppo_loss(
     params: Any,
     mb: Batch,
@@ -118,7 +98,14 @@ def ppo_loss(
     config: PPOConfig,
     nets: Networks,
 ) -> tuple[jax.Array, LossInfo]:
-    """Total PPO loss of one minibatch and its parts."""
+    """Total PPO loss of one minibatch and its parts.
+
+    Every part is the mean of a per-sample term (:mod:`purejaxppo.losses`), so the
+    total is ONE mean of ``pg + vf_coef * 0.5 * (V - target)^2 - ent_coef * H`` and
+    the reported parts (gradient-free) are one mean over a stacked ``[5, batch]``
+    array: fewer reductions per gradient step than five separate means (XLA:CPU
+    splits each reduction into two kernels). Same values up to float summation order.
+    """
     if nets.has_memory:
         dist, value, _ = nets.unroll(params, mb.carry, mb.obs, mb.start)
     else:
@@ -127,38 +114,20 @@ def ppo_loss(
     adv = mb.advantage
     if config.norm_adv:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-    if _FUSED_MEANS and config.objective == "clip":
-        ratio = jnp.exp(log_ratio)
-        pg = -jnp.minimum(ratio * adv, jnp.clip(ratio, 1.0 - hp.clip_eps, 1.0 + hp.clip_eps) * adv)
-        sq = jnp.square(value - mb.target)
-        if config.clip_vloss:
-            clipped_values = mb.value + jnp.clip(value - mb.value, -hp.vf_clip_eps, hp.vf_clip_eps)
-            sq = jnp.maximum(sq, jnp.square(clipped_values - mb.target))
-        ent = dist.entropy()
-        total = jnp.mean(pg + (0.5 * hp.vf_coef) * sq - hp.ent_coef * ent)
-        lr_sg = jax.lax.stop_gradient(log_ratio)
-        parts = jnp.mean(jax.lax.stop_gradient(jnp.stack([
-            pg, 0.5 * sq, ent, jnp.expm1(lr_sg) - lr_sg,
-            (jnp.abs(jnp.exp(lr_sg) - 1.0) > hp.clip_eps).astype(jnp.float32)])), axis=-1)
-        return total, LossInfo(total, parts[0], parts[1], parts[2], parts[3], parts[4])
     if config.objective == "clip":
-        pg_loss = losses.clipped_surrogate_loss(log_ratio, adv, hp.clip_eps)
+        pg = losses.clipped_surrogate(log_ratio, adv, hp.clip_eps)
     else:
-        kl = mb.dist.kl(dist)
-        pg_loss = losses.kl_penalty_loss(log_ratio, adv, kl, kl_beta)
-    v_loss = losses.value_loss(value, mb.value, mb.target, config.clip_vloss, hp.vf_clip_eps)
-    entropy = jnp.mean(dist.entropy())
-    total = pg_loss + hp.vf_coef * v_loss - hp.ent_coef * entropy
+        pg = losses.kl_penalty_surrogate(log_ratio, adv, mb.dist.kl(dist), kl_beta)
+    v_err = 0.5 * losses.value_error(value, mb.value, mb.target, config.clip_vloss,
+                                     hp.vf_clip_eps)
+    ent = dist.entropy()
+    total = jnp.mean(pg + hp.vf_coef * v_err - hp.ent_coef * ent)
     log_ratio = jax.lax.stop_gradient(log_ratio)
-    info = LossInfo(
-        total,
-        pg_loss,
-        v_loss,
-        entropy,
-        losses.approx_kl(log_ratio),
-        losses.clip_fraction(log_ratio, hp.clip_eps),
-    )
-    return total, info
+    parts = jnp.mean(jax.lax.stop_gradient(jnp.stack([
+        pg, v_err, ent, losses.approx_kl_terms(log_ratio),
+        losses.clipped(log_ratio, hp.clip_eps),
+    ])), axis=tuple(range(1, pg.ndim + 1)))
+    return total, LossInfo(total, *(parts[i] for i in range(5)))
 
 
 def run_epochs(
@@ -184,30 +153,13 @@ def run_epochs(
     num_mb, mb_size = config.num_minibatches, config.minibatch_size
     grad_fn = jax.grad(ppo_loss, has_aux=True)
 
-    if _FLAT_OPTIMIZER:
-        tree_params, tree_opt_state = params, opt_state
-        params, unravel = ravel_pytree(tree_params)
-        adam = tree_opt_state[1]
-        opt_state = (ravel_pytree(adam.mu)[0], ravel_pytree(adam.nu)[0], adam.count)
-
-        def minibatch_step(carry, mb: Batch):
-            flat, (mu, nu, count) = carry
-            grads, info = jax.grad(
-                lambda f: ppo_loss(unravel(f), mb, hp, kl_beta, config, nets), has_aux=True
-            )(flat)
-            info = info._replace(nonfinite=guard.step_code(info.total_loss, grads))
-            flat, mu, nu, count = _clipped_adam_step(
-                flat, grads, mu, nu, count, learning_rate, hp)
-            return (flat, (mu, nu, count)), info
-    else:
-
-        def minibatch_step(carry, mb: Batch):
-            params, opt_state = carry
-            grads, info = grad_fn(params, mb, hp, kl_beta, config, nets)
-            info = info._replace(nonfinite=guard.step_code(info.total_loss, grads))
-            updates, opt_state = tx.update(grads, opt_state, params)
-            params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
-            return (params, opt_state), info
+    def minibatch_step(carry, mb: Batch):
+        params, opt_state = carry
+        grads, info = grad_fn(params, mb, hp, kl_beta, config, nets)
+        info = info._replace(nonfinite=guard.step_code(info.total_loss, grads))
+        updates, opt_state = tx.update(grads, opt_state, params)
+        params = jax.tree.map(lambda p, u: p - learning_rate * u, params, updates)
+        return (params, opt_state), info
 
     def sequence_epoch(carry, epoch_key):
         return jax.lax.scan(
@@ -227,11 +179,6 @@ def run_epochs(
     else:
         perms = random_permutations(key, config.update_epochs, config.batch_size)
         (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
-    if _FLAT_OPTIMIZER:
-        mu, nu, count = opt_state
-        params = unravel(params)
-        opt_state = (tree_opt_state[0],
-                     adam._replace(count=count, mu=unravel(mu), nu=unravel(nu)))
     info = jax.tree.map(jnp.mean, infos._replace(nonfinite=0))
     return params, opt_state, info._replace(
         nonfinite=guard.update_code(infos.nonfinite, params)
