@@ -7,7 +7,7 @@ vmapped. Reported per configuration: final return (mean over seeds of the mean r
 of the episodes completed in the last 10 updates), env steps per second summed over
 seeds (compile excluded), compile seconds.
 
-    python benchmarks/cnn_vs_mlp.py --steps 2000000 --seeds 2 --out benchmarks/results/cnn_vs_mlp.json
+    python benchmarks/cnn_vs_mlp.py --steps 2000000 --seeds 2 --chunk 7 --out benchmarks/results/cnn_vs_mlp.json
 """
 
 from __future__ import annotations
@@ -46,6 +46,13 @@ def main() -> None:
     for env in args.envs.split(","):
         configs = _configs(env, args.steps, ints(args.cnn_channels), ints(args.cnn_kernels),
                            ints(args.cnn_hidden))
+        num_updates = configs["mlp"].num_updates
+        if num_updates % args.chunk:
+            # A partial last chunk would run updates past num_updates, where the
+            # annealed learning rate turns negative.
+            raise SystemExit(
+                f"{env}: --chunk {args.chunk} must divide the {num_updates} updates of "
+                f"--steps {args.steps} (batch {configs['mlp'].batch_size})")
         runs = {}
         for label, config in configs.items():
             trainer = make_trainer(config)
@@ -61,7 +68,6 @@ def main() -> None:
                                compile_s=time.perf_counter() - t0, run_s=0.0,
                                updates=args.chunk)
             print(f"{env} {label}: compiled + first chunk in {runs[label]['compile_s']:.1f}s", flush=True)
-        num_updates = configs["mlp"].num_updates
         while any(r["updates"] < num_updates for r in runs.values()):
             for label, run in runs.items():
                 if run["updates"] >= num_updates:

@@ -163,32 +163,32 @@ SUITE: tuple[Entry, ...] = (
     Entry(
         "brax/halfcheetah", 10_000_000, 32_768, _BRAX,
         "2906 (cleanrl MuJoCo HalfCheetah, 1M; not brax)", brax=True, quick_seeds=2,
-        quick_overrides=_BRAX_QUICK, cpu_steps=65_536,
+        quick_overrides=_BRAX_QUICK, cpu_steps=262_144,
     ),
     Entry(
         "brax/swimmer", 1_000_000, 65_536, _BRAX, "none found", brax=True, quick_seeds=2,
-        quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        quick_overrides=_BRAX_QUICK, cpu_steps=0,
         in_quick=False,
     ),
     Entry(
         "brax/ant", 50_000_000, 65_536, _BRAX, "~8000 (brax, 50M)", brax=True, quick_seeds=2,
-        quick_overrides=_BRAX_QUICK, cpu_steps=131_072, cpu_overrides=_ACCEL_REDUCED,
+        quick_overrides=_BRAX_QUICK, cpu_steps=524_288, cpu_overrides=_ACCEL_REDUCED,
     ),
     Entry(
         "brax/humanoid", 50_000_000, 65_536, _BRAX, "none found", brax=True,
-        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=262_144,
         cpu_overrides=dict(_ACCEL_REDUCED, num_steps=160),
         in_quick=False,
     ),
     Entry(
         "brax/humanoidstandup", 100_000_000, 65_536, _BRAX, "none found", brax=True,
-        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=262_144,
         cpu_overrides=dict(_ACCEL_REDUCED, num_steps=240),
         in_quick=False,
     ),
     Entry(
         "brax/pusher", 50_000_000, 65_536, _BRAX, "none found", brax=True,
-        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=131_072,
+        quick_seeds=2, quick_overrides=_BRAX_QUICK, cpu_steps=262_144,
         cpu_overrides=dict(_ACCEL_REDUCED, num_steps=120, num_minibatches=4),
         in_quick=False,
     ),

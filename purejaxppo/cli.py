@@ -261,13 +261,14 @@ def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
 def _configure_compile_cache(args: argparse.Namespace) -> None:
     from purejaxppo import runtime
 
+    args.cache_dir = None  # where the traced train program is kept (None: nowhere)
     if not hasattr(args, "no_compile_cache"):  # a command that compiles nothing
         return
     if args.no_compile_cache or runtime.compile_cache_disabled_by_env():
         if args.compile_cache_dir is not None:
             raise CLIError("--compile-cache-dir and --no-compile-cache exclude each other")
         return
-    runtime.enable_compilation_cache(args.compile_cache_dir)
+    args.cache_dir = runtime.enable_compilation_cache(args.compile_cache_dir)
 
 
 # ------------------------------------------------------------------------------ files
@@ -475,18 +476,33 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"train (chunked, incl. compile) {timing['train_s_including_compile']:.1f} s")
         else:
             keys = jax.random.split(key, seeds)
-            train = jax.jit(jax.vmap(make_train(config)))
-            from purejaxppo.runtime import compile_cache_counts
+            from purejaxppo.runtime import cached_program, compile_cache_counts
 
             hits = compile_cache_counts()["hits"]
             start = time.perf_counter()
+            if getattr(args, "cache_dir", None) is not None:
+                # The traced program is kept next to the compiled one, so a repeated
+                # run skips tracing and lowering as well as XLA's compilation.
+                train, unflatten, source = cached_program(
+                    jax.vmap(make_train(config)), (keys,),
+                    {"program": "purejaxppo.cli train", "config": config.to_dict()},
+                    args.cache_dir)
+                timing["program_from_cache"] = source == "disk"
+            else:
+                train, unflatten = jax.jit(jax.vmap(make_train(config))), None
             compiled = train.lower(keys).compile()
             timing["compile_s"] = time.perf_counter() - start
             timing["compile_cache_hit"] = compile_cache_counts()["hits"] > hits
             start = time.perf_counter()
             out = jax.block_until_ready(compiled(keys))
+            if unflatten is not None:
+                out = unflatten(out)
             timing["train_s"] = time.perf_counter() - start
-            cached = " (from the compilation cache)" if timing["compile_cache_hit"] else ""
+            cached = ""
+            if timing["compile_cache_hit"]:
+                cached = (" (traced program and executable from the cache)"
+                          if timing.get("program_from_cache") else
+                          " (from the compilation cache)")
             print(f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
                   f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)")
             fused_metrics = {k: np.asarray(v) for k, v in out.metrics.items()}

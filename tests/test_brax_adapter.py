@@ -254,3 +254,24 @@ def test_pendulum_falls_and_terminates(pendulum) -> None:
             break
     # Full force topples the pendulum (|angle| > 0.2) before the time limit.
     assert (terminated_at > 0).all() and (terminated_at < EPISODE_LENGTH).all()
+
+
+def test_swimmer_steps_on_this_jax() -> None:
+    """brax 0.14.2's fluid model (swimmer only) calls ``jnp.clip(a_min=...)``, a
+    keyword jax 0.10 removed; the adapter maps it for ``brax.fluid`` alone, so swimmer
+    steps and every other ``jax.numpy`` name there is the real one."""
+    env = make_brax_env("brax/swimmer", episode_length=10)
+    obs, state = env.reset(jax.random.PRNGKey(0))
+    step = jax.jit(env.step)
+    action = jnp.full(env.action_spec.shape, 0.8)
+    for i in range(5):
+        res = step(jax.random.PRNGKey(i), state, action)
+        state = res.state
+    assert obs.shape == (env.obs_dim,)
+    assert np.isfinite(np.asarray(res.obs)).all() and np.isfinite(float(res.reward))
+    assert not bool(res.terminated) and not bool(res.truncated)
+    import jax.numpy as real_jnp
+    from brax import fluid
+
+    assert fluid.jp.clip(real_jnp.asarray([-1.0, 2.0]), a_min=0.0).tolist() == [0.0, 2.0]
+    assert fluid.jp.sqrt is real_jnp.sqrt

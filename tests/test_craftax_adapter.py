@@ -49,3 +49,16 @@ def test_unknown_name_and_bad_kwarg():
         PPOConfig(env_name="craftax/Craftax-Nope-v1")
     with pytest.raises(ValueError, match="max_timesteps"):
         make_env("craftax/Craftax-Classic-Symbolic-v1", max_timesteps=0)
+
+
+def test_short_run():
+    config = PPOConfig.preset(
+        "craftax/Craftax-Classic-Symbolic-v1", total_timesteps=4 * 8 * 2, num_envs=4,
+        num_steps=8, num_minibatches=2, update_epochs=1, hidden_sizes=(32,),
+        env_kwargs=(("max_timesteps", 5),),
+    )
+    out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
+    assert np.asarray(out.metrics["env_steps"]).tolist() == [32, 64]
+    assert np.all(np.isfinite(np.asarray(out.metrics["value_loss"])))
+    # 5-step episodes: every env finished at least one episode in 8 steps.
+    assert int(np.asarray(out.metrics["episodes_completed"])[0]) >= 4

@@ -9,6 +9,7 @@ process loads the compiled train program from the persistent cache.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,3 +96,34 @@ def test_second_process_loads_train_from_compile_cache(tmp_path):
     assert int(hits2) >= 1
     assert steps1 == steps2 == "128.0"
     assert any(cache.iterdir())
+
+
+def test_cli_second_run_loads_traced_program_and_executable(tmp_path):
+    """A repeated ``purejaxppo train`` skips tracing, lowering and compiling: the traced
+    program comes from ``<cache>/programs`` and the executable from the compilation
+    cache; the results are those of a run without any cache, bit for bit."""
+    cache = tmp_path / "cache"
+    base = [sys.executable, "-m", "purejaxppo", "train", "--env", "CartPole-v1",
+            "--num-envs", "4", "--num-steps", "16", "--num-minibatches", "2",
+            "--total-timesteps", "640", "--seeds", "2", "--logger", "csv"]
+    summaries, metrics = [], []
+    for i, extra in enumerate((["--compile-cache-dir", str(cache)],
+                               ["--compile-cache-dir", str(cache)],
+                               ["--no-compile-cache"])):
+        out = tmp_path / f"run{i}"
+        proc = subprocess.run(base + extra + ["--out", str(out)], capture_output=True,
+                              text=True, timeout=600, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        summaries.append(json.loads((out / "summary.json").read_text())["timing"])
+        metrics.append(np.load(out / "metrics.npz"))
+        if i == 1:
+            assert "traced program and executable from the cache" in proc.stdout
+    assert summaries[0]["program_from_cache"] is False
+    assert summaries[0]["compile_cache_hit"] is False
+    assert summaries[1]["program_from_cache"] is True
+    assert summaries[1]["compile_cache_hit"] is True
+    assert "program_from_cache" not in summaries[2]
+    assert len(list((cache / "programs").glob("*.exported"))) == 1
+    for other in metrics[1:]:
+        for name in metrics[0].files:
+            np.testing.assert_array_equal(metrics[0][name], other[name], err_msg=name)

@@ -20,6 +20,7 @@ The adapter acts on ONE environment; the trainer ``jax.vmap``\\ s it over enviro
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import numbers
 from typing import Any
@@ -108,11 +109,39 @@ def _import_brax_envs() -> Any:
         with contextlib.redirect_stdout(io.StringIO()):
             import brax  # noqa: F401
             from brax import envs as brax_envs
+            from brax import fluid
     except ImportError as err:
         raise ImportError(
             f"brax environments need the optional brax extra: {_INSTALL_HINT} ({err})"
         ) from err
+    if "a_min" not in inspect.signature(jnp.clip).parameters and not isinstance(
+        fluid.jp, _ClipKeywordCompat
+    ):
+        fluid.jp = _ClipKeywordCompat(fluid.jp)
     return brax_envs
+
+
+class _ClipKeywordCompat:
+    """``jax.numpy`` for ``brax.fluid`` alone, with ``clip(x, a_min=..., a_max=...)``.
+
+    brax 0.14.2's fluid model (used by ``swimmer``, the only env with a viscous
+    medium) calls ``jnp.clip(x, a_min=1e-12)``; jax 0.10 removed the ``a_min`` /
+    ``a_max`` keywords (``min`` / ``max`` now), so swimmer's first step raised
+    ``TypeError``. This stand-in is bound to ``brax.fluid.jp`` only, forwards every
+    other name to ``jax.numpy`` and maps the old keywords to the new ones; nothing
+    else in brax or jax changes.
+    """
+
+    def __init__(self, module: Any):
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._module, name)
+
+    def clip(self, x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
+             a_max: Any = None) -> jax.Array:
+        return self._module.clip(x, a_min if min is None else min,
+                                 a_max if max is None else max)
 
 
 def _parse_name(name: str) -> str:
