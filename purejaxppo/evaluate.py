@@ -25,6 +25,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from purejaxppo.config import PPOConfig
+from purejaxppo.envs.base import batch_step
 from purejaxppo.train import TrainOutput, TrainState, _normalize_obs, make_trainer
 
 
@@ -125,7 +126,7 @@ def make_evaluate(
             else:
                 dist, _, core_carry = nets.step(params, memory[0], norm_obs, memory[1])
             action = dist.mode() if deterministic else dist.sample(k_act)
-            res = jax.vmap(adapter.step)(jax.random.split(k_step, num_episodes), env_state,
+            res = batch_step(adapter)(jax.random.split(k_step, num_episodes), env_state,
                                          action)
             active = ~done
             ret = ret + jnp.where(active, res.reward.astype(jnp.float32), 0.0)

@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from purejaxppo.distributions import Categorical, DiagGaussian
-from purejaxppo.envs.base import EnvAdapter
+from purejaxppo.envs.base import EnvAdapter, batch_step
 from purejaxppo.networks import Networks
 
 
@@ -164,7 +164,7 @@ def collect_rollout(
     spec = nets.action_spec
     dist_cls = Categorical if spec.discrete else DiagGaussian
     noise = dist_cls.noise(k_act, (num_steps, num_envs, spec.action_dim))
-    step_env = jax.vmap(env.step)
+    step_env = batch_step(env)
 
     def one_step(carry, xs):
         env_state, obs, ep_ret, ep_len, stats, mem = carry

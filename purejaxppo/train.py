@@ -183,7 +183,7 @@ def init_train_state(
     opt_state = make_optimizer(hp).init(params)
     obs, env_state = jax.vmap(env.reset)(jax.random.split(k_env, config.num_envs))
     n = config.num_envs
-    return TrainState(
+    state = TrainState(
         params=params,
         opt_state=opt_state,
         env_state=env_state,
@@ -201,6 +201,16 @@ def init_train_state(
         carry=nets.initial_carry(n) if nets.has_memory else (),
         start=jnp.ones((n,), bool) if nets.has_memory else None,
     )
+    # Updates return strongly typed arrays; a weakly typed leaf here (Craftax's reset
+    # builds ``player_direction`` from a Python int) would make a jitted chunk of
+    # updates compile twice: once for the initial state, once for its own output.
+    return jax.tree.map(_strong_type, state)
+
+
+def _strong_type(x: Any) -> Any:
+    if getattr(x, "weak_type", False):
+        return jax.lax.convert_element_type(x, x.dtype)
+    return x
 
 
 def _memory_values(config: PPOConfig, nets: Networks, params: Any, traj: Any, normalize: Any):

@@ -41,3 +41,27 @@ def test_listing_names_imports_no_suite():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["CartPole-v1", "Breakout-MinAtar", "craftax/Craftax-Classic-Symbolic-v1",
+     "jumanji/Snake-v1", "xminigrid/MiniGrid-Empty-8x8", "playground/CartpoleBalance"],
+)
+def test_initial_state_has_the_types_an_update_returns(name):
+    """A jitted chunk of updates must not compile twice (once for ``init``'s state,
+    once for its own output): every leaf of the initial state has the dtype, shape and
+    weak-type flag the update returns. Checked by tracing only (no compilation)."""
+    import jax
+
+    from purejaxppo.train import make_trainer
+
+    config = PPOConfig.preset(name, num_envs=2, num_steps=4, num_minibatches=1,
+                              update_epochs=1, hidden_sizes=(8,))
+    trainer = make_trainer(config)
+    hp = config.hparams()
+    first = jax.eval_shape(trainer.init, jax.random.PRNGKey(0), hp)
+    after, _ = jax.eval_shape(trainer.update, first, hp)
+    for (path, a), b in zip(jax.tree_util.tree_leaves_with_path(first), jax.tree.leaves(after)):
+        assert (a.dtype, a.shape, a.weak_type) == (b.dtype, b.shape, b.weak_type), (
+            jax.tree_util.keystr(path), a, b)

@@ -16,6 +16,12 @@ vmaps it over ``num_envs``. Its contract:
   ``truncated`` is set only by the time limit (an episode cut short).
   ``action`` is the raw policy sample: the adapter clips continuous actions to the
   action bounds itself before handing them to the simulator.
+* optional ``step_batch(keys, states, actions) -> StepResult``: ``step`` over a
+  leading batch axis, for adapters whose reset is costly (Craftax generates a whole
+  world). It must return what ``jax.vmap(step)`` returns (floats up to rounding, as
+  XLA may fuse the two programs differently); the point is that it computes start
+  states only for the environments that ended instead of for every environment on
+  every step. :func:`batch_step` picks it when present.
 
 Environment parameters (gymnax ``EnvParams``) are bound inside the adapter, so the
 trainer never needs to know about them.
@@ -23,7 +29,7 @@ trainer never needs to know about them.
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Callable, NamedTuple, Protocol
 
 import jax
 
@@ -97,3 +103,13 @@ class EnvAdapter(Protocol):
     def step(self, key: jax.Array, state: Any, action: jax.Array) -> StepResult:
         """Advances one step and auto-resets on termination or truncation."""
         ...
+
+
+def batch_step(env: Any) -> Callable[[jax.Array, Any, jax.Array], StepResult]:
+    """``env.step`` over a leading batch axis of keys, states and actions.
+
+    The adapter's own ``step_batch`` where it defines one (same results as the vmap,
+    cheaper resets), else ``jax.vmap(env.step)``.
+    """
+    own = getattr(env, "step_batch", None)
+    return own if own is not None else jax.vmap(env.step)

@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from purejaxppo.envs._suite import import_suite, reset_key, select_tree
+from purejaxppo.envs._suite import import_suite, reset_ended, reset_key, select_tree
 from purejaxppo.envs.base import ActionSpec, StepResult
 
 PREFIX = "craftax/"
@@ -36,6 +36,8 @@ CRAFTAX_ENVS: tuple[str, ...] = (
 )
 ENV_NAMES: tuple[str, ...] = tuple(PREFIX + env for env in CRAFTAX_ENVS)
 _NO_LIMIT = 2**30
+# step_batch resets ceil(num_envs / RESET_BLOCK_DIVISOR) ended envs per loop iteration.
+RESET_BLOCK_DIVISOR = 16
 
 
 def check_name(name: str) -> str:
@@ -66,24 +68,44 @@ class CraftaxAdapter:
         obs, state = self.env.reset(key, self.params)
         return self._flat(obs), state
 
-    def step(self, key: jax.Array, state: Any, action: jax.Array) -> StepResult:
+    def _advance(self, key: jax.Array, state: Any, action: jax.Array) -> tuple:
+        """One step without reset: ``(final_obs, next_state, reward, terminated,
+        truncated, reset key)``."""
         k_step, k_reset = jax.random.split(key)
         obs, next_state, reward, _, _ = self.env.step(
             k_step, state, jnp.asarray(action, jnp.int32), self.params
         )
         terminated = jnp.asarray(self.env.is_terminal(next_state, self._no_limit), bool)
         truncated = (next_state.timestep >= self.time_limit) & ~terminated
+        reward = jnp.asarray(reward, jnp.float32).reshape(())
+        return self._flat(obs), next_state, reward, terminated, truncated, reset_key(k_reset)
+
+    def step(self, key: jax.Array, state: Any, action: jax.Array) -> StepResult:
+        final_obs, next_state, reward, terminated, truncated, k_reset = self._advance(
+            key, state, action)
         done = terminated | truncated
-        fresh_obs, fresh_state = self.env.reset(reset_key(k_reset), self.params)
-        final_obs = self._flat(obs)
+        fresh_obs, fresh_state = self.reset(k_reset)
         return StepResult(
-            obs=jnp.where(done, self._flat(fresh_obs), final_obs),
+            obs=jnp.where(done, fresh_obs, final_obs),
             state=select_tree(done, fresh_state, next_state),
-            reward=jnp.asarray(reward, jnp.float32).reshape(()),
+            reward=reward,
             terminated=terminated,
             truncated=truncated,
             final_obs=final_obs,
         )
+
+    def step_batch(self, keys: jax.Array, states: Any, actions: jax.Array) -> StepResult:
+        """``jax.vmap(self.step)`` with the same results (floats up to rounding),
+        generating new worlds only for the environments whose episode ended: a Craftax
+        reset costs about 30 steps (229 resets/s vs 6,470 steps/s for 64 envs on the
+        2-core CPU)."""
+        final_obs, next_state, reward, terminated, truncated, k_reset = jax.vmap(
+            self._advance)(keys, states, actions)
+        block = -(-final_obs.shape[0] // RESET_BLOCK_DIVISOR)
+        obs, state = reset_ended(terminated | truncated, k_reset, self.reset, final_obs,
+                                 next_state, block)
+        return StepResult(obs=obs, state=state, reward=reward, terminated=terminated,
+                          truncated=truncated, final_obs=final_obs)
 
 
 def make(name: str, max_timesteps: int | None = None) -> CraftaxAdapter:
