@@ -36,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", default="16,64,256", help="comma-separated seed counts")
     parser.add_argument("--calls", type=int, default=2, help="calls per compiled program")
     parser.add_argument("--init", choices=("ours", "flax"), default="ours",
-                        help="orthogonal initializer: ours (no LAPACK) or Flax's (LAPACK QR)")
+                        help="orthogonal initializer: ours (LAPACK QR, one call per seed) or "
+                             "Flax's (one batched LAPACK QR)")
     args = parser.parse_args(argv)
 
     import jax

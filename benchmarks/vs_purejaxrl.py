@@ -21,8 +21,9 @@ extra). Two shims, both in this file, let it run on gymnax 1.0:
 * purejaxrl's ``wrappers.py`` imports ``navix`` at module level for a wrapper we do
   not use; if navix is not installed an empty module stands in for it.
 
-Method: each side's train function is traced, lowered and compiled (that time is
-reported as compile time), then both compiled executables run interleaved
+Method: each side's train function is traced, lowered and compiled
+``--compile-repeats`` times, alternating sides (the median is reported as compile
+time, every compile is in the JSON), then both compiled executables run interleaved
 ``A B A B ...`` ``--repeats`` times; throughput is env steps / wall time of one call
 (``block_until_ready``), reported as the median and every repeat. Both sides train
 exactly the same number of env steps (total steps are multiples of the batch).
@@ -186,21 +187,36 @@ def _compile(fn: Callable, arg: Any) -> tuple[Any, float]:
     return compiled, time.perf_counter() - t0
 
 
-def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int) -> dict[str, Any]:
+def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
+               compile_repeats: int = 3) -> dict[str, Any]:
     spec = CONFIGS[name]
     cfg = our_config(spec)
     pj_conf = dict(spec["pjrl"], DEBUG=False)
     pj_make = ppo_cont.make_train if spec["continuous"] else ppo.make_train
-    pj_train, our_train = pj_make(pj_conf), make_train(cfg)
+    pj_make(pj_conf)  # purejaxrl's make_train fills in pj_conf["NUM_UPDATES"]
     steps_pj = pj_conf["NUM_UPDATES"] * pj_conf["NUM_STEPS"] * pj_conf["NUM_ENVS"]
     assert steps_pj == cfg.steps_trained, (steps_pj, cfg.steps_trained)
     seeds = spec["seeds"]
     key = jax.random.PRNGKey(0)
     arg = jax.random.split(key, seeds) if seeds > 1 else key
-    if seeds > 1:
-        pj_train, our_train = jax.vmap(pj_train), jax.vmap(our_train)
-    pj_exe, pj_compile = _compile(pj_train, arg)
-    our_exe, our_compile = _compile(our_train, arg)
+
+    def build(side: str) -> Callable:
+        # A NEW function object per compile: jax caches the executable of a function it
+        # has compiled before, so re-compiling the same object would measure nothing.
+        fn = pj_make(dict(pj_conf)) if side == "purejaxrl" else make_train(cfg)
+        return jax.vmap(fn) if seeds > 1 else fn
+
+    # Compile each side ``compile_repeats`` times, interleaved (a single compile swings
+    # by +-1 s on this machine); the median is reported, every compile in the JSON.
+    compiles: dict[str, list[float]] = {"purejaxrl": [], "purejaxppo": []}
+    exes: dict[str, Any] = {}
+    for _ in range(compile_repeats):
+        for side in ("purejaxrl", "purejaxppo"):
+            exes[side], seconds = _compile(build(side), arg)
+            compiles[side].append(seconds)
+    pj_exe, our_exe = exes["purejaxrl"], exes["purejaxppo"]
+    pj_compile = statistics.median(compiles["purejaxrl"])
+    our_compile = statistics.median(compiles["purejaxppo"])
     steps = steps_pj * seeds
     times: dict[str, list[float]] = {"purejaxrl": [], "purejaxppo": []}
     outs: dict[str, Any] = {}
@@ -219,6 +235,7 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int) -> dict[str, An
         "seeds": seeds,
         "env_steps_per_call": steps,
         "compile_s": {"purejaxrl": pj_compile, "purejaxppo": our_compile},
+        "compile_s_every_repeat": compiles,
         "seconds": times,
         "steps_per_s_every_repeat": {s: [steps / x for x in t] for s, t in times.items()},
         "median_steps_per_s": {s: steps / m for s, m in med.items()},
@@ -254,12 +271,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--purejaxrl", required=True, help="path to a purejaxrl checkout")
     parser.add_argument("--configs", default=",".join(CONFIGS), help="comma-separated subset")
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per side (>= 1)")
+    parser.add_argument("--compile-repeats", type=int, default=3,
+                        help="compiles per side, interleaved (>= 1)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     names = [n for n in args.configs.split(",") if n]
     unknown = sorted(set(names) - set(CONFIGS))
-    if unknown or args.repeats < 1:
-        parser.error(f"unknown configs {unknown} (known: {list(CONFIGS)}) or repeats < 1")
+    if unknown or args.repeats < 1 or args.compile_repeats < 1:
+        parser.error(f"unknown configs {unknown} (known: {list(CONFIGS)}) or repeats < 1 "
+                     "or compile repeats < 1")
     ppo, ppo_cont = load_purejaxrl(args.purejaxrl)
     import os
 
@@ -268,13 +288,14 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "jax": jax.__version__, "backend": jax.default_backend(),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "repeats": args.repeats,
+        "compile_repeats": args.compile_repeats,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     print(json.dumps(env), flush=True)
     results = []
     for name in names:
         print(f"== {name}", flush=True)
-        results.append(run_config(name, ppo, ppo_cont, args.repeats))
+        results.append(run_config(name, ppo, ppo_cont, args.repeats, args.compile_repeats))
         print(markdown(results[-1:]), flush=True)
     print(markdown(results))
     if args.out:

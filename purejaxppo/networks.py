@@ -7,8 +7,8 @@ Feed-forward architecture (``memory=None``, the PPO defaults): separate actor an
 critic MLPs with the same hidden sizes, orthogonal initialization with gain sqrt(2)
 for hidden layers, 0.01 for the policy head and 1.0 for the value head, zero biases.
 The critic may have its own hidden sizes (``critic_hidden_sizes``).
-The orthogonal initializer is :func:`purejaxppo.initializers.orthogonal` (no LAPACK
-call: see there).
+The orthogonal initializer is :func:`purejaxppo.initializers.orthogonal` (its LAPACK
+QR is never batched over seeds: see there).
 
 Memory architecture (``memory`` in :data:`purejaxppo.memory.MEMORY_TYPES`): a shared
 torso ``Dense(memory_size) + activation`` embeds the observation, a recurrent core

@@ -20,9 +20,9 @@ running on and blocks; two such calls at once (actor and critic) occupy both wor
 of a 2-thread pool and nothing is left to run the queued work. The flags only
 changed how often two QR calls overlapped (256 seeds still hung with them) and the
 scheduler flag cost 35% of training speed. The fix is in the program:
-:mod:`purejaxppo.initializers` builds orthogonal matrices without LAPACK, so the
-train program of every gymnax env has no custom call at all. ``import purejaxppo``
-now leaves ``XLA_FLAGS`` alone.
+:mod:`purejaxppo.initializers` calls LAPACK's QR once per matrix (a ``lax.map``
+over the seeds of a ``vmap``), so the train program of every gymnax env has no
+batched custom call. ``import purejaxppo`` now leaves ``XLA_FLAGS`` alone.
 
 :func:`apply_cpu_workaround` still adds the old flags for whoever wants them (or
 ``PUREJAXPPO_XLA_WORKAROUND=1`` at import); ``PUREJAXPPO_NO_XLA_WORKAROUND=1``
@@ -32,8 +32,8 @@ that contain batched LAPACK calls of their own (e.g. brax/MJX physics: Cholesky
 pattern only when two such calls run at the same time. Within one brax step they
 run one after the other, and a vmapped brax train of 16, 64 and 256 seeds
 (``benchmarks/stall_repro.py --env brax/inverted_pendulum``) completed here without
-any flag; ``tests/test_stall.py`` keeps the gymnax programs free of custom calls
-and stress-tests 16/64/256 seeds under a timeout.
+any flag; ``tests/test_stall.py`` keeps the gymnax programs free of batched custom
+calls and stress-tests 16/64/256 seeds under a timeout.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The ``jit(vmap(train))`` stall (issue 9) and the compilation cache.
 
 The stall came from LAPACK custom calls (batched QR) re-entering XLA's intra-op
-thread pool (see ``purejaxppo/runtime.py``). These tests keep custom calls out of the
-train program, stress vmapped training at 16/64/256 seeds in a subprocess under a
+thread pool (see ``purejaxppo/runtime.py``). These tests keep LAPACK calls in the
+train program unbatched, stress vmapped training at 16/64/256 seeds in a subprocess under a
 timeout (a stall fails the test instead of hanging CI), and check that a second
 process loads the compiled train program from the persistent cache.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,7 +22,7 @@ import numpy as np
 import pytest
 
 from purejaxppo import PPOConfig, make_train
-from purejaxppo.initializers import householder_q, orthogonal
+from purejaxppo.initializers import orthogonal, qr_q
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,19 +45,32 @@ def test_orthogonal_init_matches_qr_and_is_orthonormal():
         q = q * np.sign(np.diag(r))[None, :]
         expected = q if shape[0] >= shape[1] else q.T
         np.testing.assert_allclose(w, expected, atol=2e-5)
-    q = np.asarray(householder_q(jax.random.normal(jax.random.PRNGKey(5), (40, 40))))
+    q = np.asarray(qr_q(jax.random.normal(jax.random.PRNGKey(5), (40, 40))))
     np.testing.assert_allclose(q.T @ q, np.eye(40), atol=2e-5)
+    # vmapped (a lax.map of unbatched calls on CPU) and nested vmaps: same matrices.
+    a = jax.random.normal(jax.random.PRNGKey(6), (2, 3, 9, 4))
+    single = np.stack([np.stack([np.asarray(qr_q(a[i, j])) for j in range(3)])
+                       for i in range(2)])
+    np.testing.assert_array_equal(np.asarray(jax.jit(jax.vmap(jax.vmap(qr_q)))(a)), single)
+    with pytest.raises(ValueError, match="m >= n"):
+        qr_q(a[0, 0].T)
     assert np.allclose(np.asarray(orthogonal(2.0)(jax.random.PRNGKey(0), (8, 8))) ** 2 @
                        np.ones(8), 4.0, atol=1e-4)  # scale^2 per row
 
 
 @pytest.mark.parametrize("memory", [None, "gru", "lstm", "mingru"])
-def test_train_program_has_no_custom_call(memory):
+def test_train_program_has_no_batched_lapack_call(memory):
+    """Every custom call of a vmapped train program is an UNBATCHED LAPACK QR (one
+    [m, n] matrix); a batched one is what deadlocked XLA's intra-op pool."""
     cfg = PPOConfig(num_envs=4, num_steps=16, num_minibatches=2, total_timesteps=128,
                     memory=memory)
     keys = jax.random.split(jax.random.PRNGKey(0), 3)
     text = jax.jit(jax.vmap(make_train(cfg))).lower(keys).as_text()
-    assert "custom_call" not in text
+    calls = re.findall(r"custom_call @(\w+)\(.*?:\s*\((tensor<[^>]*>)", text)
+    assert calls, "expected the orthogonal init's QR calls"
+    for target, operand in calls:
+        assert target in ("lapack_sgeqrf_ffi", "lapack_sorgqr_ffi"), target
+        assert operand.count("x") == 2, (target, operand)  # rank 2: [m, n] x f32
 
 
 @pytest.mark.slow
