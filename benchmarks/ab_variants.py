@@ -7,6 +7,7 @@ program is traced; all variants are compiled first, then timed ``A B C A B C ...
     python benchmarks/ab_variants.py --experiment env_keys     # Threefry vs Philox env-step keys
     python benchmarks/ab_variants.py --experiment shuffle      # (key, index) pair sort vs packed sort
     python benchmarks/ab_variants.py --experiment gae_unroll   # GAE scan unroll 1 / 16
+    python benchmarks/ab_variants.py --experiment dense_grad   # weight gradient: XLA's dot / transposed input
 
 The ``flat_adam`` and ``fused_means`` experiments of the README ran at commit a207d33,
 where their switches existed (``git checkout a207d33`` to repeat them).
@@ -31,6 +32,7 @@ from pathlib import Path
 
 import jax
 
+import purejaxppo.networks as networks
 import purejaxppo.rollout as rollout
 import purejaxppo.train as train_mod
 import purejaxppo.update as update
@@ -65,6 +67,9 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
         return {"unroll1": nothing,
                 "unroll16": setter(train_mod, "compute_gae",
                                    functools.partial(compute_gae, unroll=16))}
+    if experiment == "dense_grad":
+        return {"xla_dot": setter(networks, "_TRANSPOSED_WEIGHT_GRAD", False),
+                "transposed": nothing}
     raise SystemExit(f"unknown experiment {experiment!r}")
 
 
@@ -81,7 +86,7 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", required=True,
-                        choices=("env_keys", "shuffle", "gae_unroll"))
+                        choices=("env_keys", "shuffle", "gae_unroll", "dense_grad"))
     parser.add_argument("--config", default="default", choices=("default",) + tuple(CONFIGS))
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)
@@ -127,8 +132,13 @@ def main(argv: list[str] | None = None) -> int:
             "speedup_vs_" + first: base / med,
             "steps_per_s_every_repeat": [steps / w for w in wall[name]],
             "cpu_steps_per_s_median": steps / statistics.median(cpu[name]),
+            # Round by round (A and B ran back to back): robust to slow drifts of
+            # the machine's speed.
+            "paired_speedup_median": statistics.median(
+                a / b for a, b in zip(wall[first], wall[name])),
         }
         print(f"{name:12s} {steps / med:>10,.0f} steps/s  x{base / med:.3f}  "
+              f"paired x{result[name]['paired_speedup_median']:.3f}  "
               f"repeats {[round(steps / w) for w in wall[name]]}", flush=True)
     if args.out:
         with open(args.out, "w") as handle:

@@ -56,6 +56,74 @@ _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
 }
 
 
+# Dense layers whose weight gradient is computed from an explicitly transposed input
+# (see dense_dot); a switch for A/B measurements.
+_TRANSPOSED_WEIGHT_GRAD = True
+
+# dense_dot's limits: outputs narrower than this, or more rows than _MAX_ROWS, keep
+# XLA's own weight-gradient dot (see dense_dot for the measurements behind them).
+_MIN_OUT = 2
+_MAX_ROWS = 512
+
+
+@jax.custom_vjp
+def _matmul(x: jax.Array, w: jax.Array) -> jax.Array:
+    return x @ w
+
+
+def _matmul_fwd(x: jax.Array, w: jax.Array):
+    return x @ w, (x, w)
+
+
+def _matmul_bwd(res, g: jax.Array):
+    x, w = res
+    # dL/dx = g w^T: contracts g's last axis with w's output axis.
+    dx = jax.lax.dot_general(g, w, (((g.ndim - 1,), (1,)), ((), ())))
+    # dL/dw = x^T g over all rows. The transpose of x is materialized (the barrier
+    # keeps XLA from folding it back into the dot's dimension numbers), so the dot
+    # contracts the lhs' last axis like a forward matmul.
+    x2 = x.reshape(-1, x.shape[-1])
+    g2 = g.reshape(-1, g.shape[-1])
+    return dx, jax.lax.optimization_barrier(x2.T) @ g2
+
+
+_matmul.defvjp(_matmul_fwd, _matmul_bwd)
+
+
+def dense_dot(lhs, rhs, dimension_numbers, precision=None, preferred_element_type=None):
+    """``jax.lax.dot_general`` for ``nn.Dense`` with a faster weight gradient on CPU.
+
+    The forward pass and the input gradient are the ordinary dots. The weight
+    gradient ``x^T g`` contracts the batch axis, the FIRST axis of both operands;
+    XLA:CPU (jax 0.10) sends such a dot to Eigen, while a dot that contracts the
+    lhs' last axis goes to YNNPACK, as the forward dots do. Computing it as
+    ``transpose(x) @ g`` with the transpose materialized (a copy of ``x``) is, per
+    weight gradient (``benchmarks/dense_grad.py``), faster for up to 512 rows
+    and outputs of 2 or more, and slower for a single output (a matrix-vector
+    product) or many rows (Eigen then splits the batch axis over both cores), so
+    those keep XLA's dot, as does every backend but CPU (the measurements are
+    XLA:CPU's; GPU and TPU libraries take transposed operands natively). Same values
+    up to the order of the batch summation.
+    """
+    contract, batch = dimension_numbers
+    rows = 1
+    for dim in lhs.shape[:-1]:
+        rows *= dim
+    plain = (
+        precision is None
+        and preferred_element_type is None
+        and batch == ((), ())
+        and tuple(contract[0]) == (lhs.ndim - 1,)
+        and tuple(contract[1]) == (0,)
+        and rhs.ndim == 2
+    )
+    if (not plain or not _TRANSPOSED_WEIGHT_GRAD or rhs.shape[1] < _MIN_OUT
+            or rows > _MAX_ROWS or jax.default_backend() != "cpu"):
+        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
+                                   preferred_element_type=preferred_element_type)
+    return _matmul(lhs, rhs)
+
+
 class MLP(nn.Module):
     """Dense layers with orthogonal init; the last layer is linear."""
 
@@ -72,12 +140,14 @@ class MLP(nn.Module):
                 width,
                 kernel_init=orthogonal(math.sqrt(2.0)),
                 bias_init=nn.initializers.zeros,
+                dot_general=dense_dot,
             )(x)
             x = act(x)
         return nn.Dense(
             self.out_size,
             kernel_init=orthogonal(self.head_scale),
             bias_init=nn.initializers.zeros,
+            dot_general=dense_dot,
         )(x)
 
 
