@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import time
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         with open(args.out, "w") as handle:
             json.dump({"machine": {"python": platform.python_version(), "jax": jax.__version__,
-                                   "cpu_count": __import__("os").cpu_count(),
+                                   "cpu_count": os.cpu_count(),
                                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())},
                        "repeats": args.repeats, "shapes": rows_out}, handle, indent=1)
     return 0

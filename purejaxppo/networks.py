@@ -106,9 +106,7 @@ def dense_dot(lhs, rhs, dimension_numbers, precision=None, preferred_element_typ
     up to the order of the batch summation.
     """
     contract, batch = dimension_numbers
-    rows = 1
-    for dim in lhs.shape[:-1]:
-        rows *= dim
+    rows = math.prod(lhs.shape[:-1])
     plain = (
         precision is None
         and preferred_element_type is None

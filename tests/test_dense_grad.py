@@ -9,9 +9,6 @@ from purejaxppo import networks
 from purejaxppo.envs.base import ActionSpec
 from purejaxppo.networks import dense_dot, make_networks
 
-DENSE_DIMS = (((1,), (0,)), ((), ()))
-
-
 def _plain(x, w):
     return jax.lax.dot_general(x, w, (((x.ndim - 1,), (0,)), ((), ())))
 
