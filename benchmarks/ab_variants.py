@@ -8,6 +8,8 @@ program is traced; all variants are compiled first, then timed ``A B C A B C ...
     python benchmarks/ab_variants.py --experiment shuffle      # (key, index) pair sort vs packed sort
     python benchmarks/ab_variants.py --experiment gae_unroll   # GAE scan unroll 1 / 16
     python benchmarks/ab_variants.py --experiment dense_grad   # weight gradient: XLA's dot / transposed input
+    python benchmarks/ab_variants.py --experiment final_values # V(final obs): all steps / truncated only
+    python benchmarks/ab_variants.py --experiment sort_rounds  # batches > 2048: pair sort / packed rounds
 
 The ``flat_adam`` and ``fused_means`` experiments of the README ran at commit a207d33,
 where their switches existed (``git checkout a207d33`` to repeat them).
@@ -70,6 +72,13 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
     if experiment == "dense_grad":
         return {"xla_dot": setter(networks, "_TRANSPOSED_WEIGHT_GRAD", False),
                 "transposed": nothing}
+    if experiment == "final_values":
+        return {"all_final_obs": setter(train_mod, "_TRUNCATED_ONLY_FINAL_VALUES", False),
+                "truncated_only": nothing}
+    if experiment == "sort_rounds":
+        # _MULTI_ROUND_MAX_BITS = 11: batches over 2048 go back to the pair sort.
+        return {"pair_sort": setter(update, "_MULTI_ROUND_MAX_BITS", 11),
+                "packed_rounds": nothing}
     raise SystemExit(f"unknown experiment {experiment!r}")
 
 
@@ -86,7 +95,8 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", required=True,
-                        choices=("env_keys", "shuffle", "gae_unroll", "dense_grad"))
+                        choices=("env_keys", "shuffle", "gae_unroll", "dense_grad",
+                                 "final_values", "sort_rounds"))
     parser.add_argument("--config", default="default", choices=("default",) + tuple(CONFIGS))
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)

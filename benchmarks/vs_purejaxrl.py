@@ -31,7 +31,11 @@ exactly the same number of env steps (total steps are multiples of the batch).
 Returns are compared with the same unbiased metric for both: the mean return of the
 episodes that COMPLETED during the last 10% of updates (purejaxrl: its
 ``returned_episode`` flags select ``returned_episode_returns``; purejaxppo:
-``episode_return`` weighted by ``episodes_completed``).
+``episode_return`` weighted by ``episodes_completed``). ``final_return`` is that of the
+timed call; ``return_over_seeds`` gives it per seed (mean, std, standard error) over
+``--return-seeds`` seeds (default 8; keys split from ``PRNGKey(1)``) trained in one
+extra, untimed calls per side (the compiled 1-seed program once per seed), or over
+the timed call's own seeds when it is vmapped already (cartpole8).
 """
 
 from __future__ import annotations
@@ -163,22 +167,62 @@ def load_purejaxrl(checkout: str) -> tuple[types.ModuleType, types.ModuleType]:
 
 
 # ------------------------------------------------------------------ measurement
+def _tail(n: int) -> slice:
+    return slice(n - max(1, n // 10), n)
+
+
 def _final_return_ours(metrics: dict[str, Any]) -> float:
+    """Mean return of the episodes completed in the last 10% of updates, pooled over
+    every seed of the call."""
     ret = np.asarray(metrics["episode_return"], np.float64)
     cnt = np.asarray(metrics["episodes_completed"], np.float64)
-    n = ret.shape[-1]
-    tail = slice(n - max(1, n // 10), n)
+    tail = _tail(ret.shape[-1])
     r, c = ret[..., tail], cnt[..., tail]
     return float(np.sum(np.where(c > 0, r * c, 0.0)) / max(np.sum(c), 1.0))
 
 
 def _final_return_pjrl(metrics: dict[str, Any]) -> float:
+    """The same for purejaxrl's per-step ``returned_episode`` flags."""
     done = np.asarray(metrics["returned_episode"], bool)
     ret = np.asarray(metrics["returned_episode_returns"], np.float64)
-    n = done.shape[-3]  # [..., updates, steps, envs]
-    tail = slice(n - max(1, n // 10), n)
+    tail = _tail(done.shape[-3])  # [..., updates, steps, envs]
     d, r = done[..., tail, :, :], ret[..., tail, :, :]
     return float(np.sum(r[d]) / max(d.sum(), 1))
+
+
+def returns_per_seed_ours(metrics: dict[str, Any]) -> np.ndarray:
+    """:func:`_final_return_ours` of each seed of a vmapped call: ``[seeds]``
+    (NaN for a seed that completed no episode in the last 10% of updates)."""
+    ret = np.asarray(metrics["episode_return"], np.float64)
+    cnt = np.asarray(metrics["episodes_completed"], np.float64)
+    tail = _tail(ret.shape[-1])
+    r = ret[..., tail].reshape(-1, ret[..., tail].shape[-1])
+    c = cnt[..., tail].reshape(r.shape)
+    total = np.sum(np.where(c > 0, r * c, 0.0), axis=-1)
+    n = np.sum(c, axis=-1)
+    return np.where(n > 0, total / np.maximum(n, 1.0), np.nan)
+
+
+def returns_per_seed_pjrl(metrics: dict[str, Any]) -> np.ndarray:
+    """:func:`_final_return_pjrl` of each seed of a vmapped call: ``[seeds]``."""
+    done = np.asarray(metrics["returned_episode"], bool)
+    ret = np.asarray(metrics["returned_episode_returns"], np.float64)
+    tail = _tail(done.shape[-3])
+    d, r = done[..., tail, :, :], ret[..., tail, :, :]
+    d = d.reshape(-1, int(np.prod(d.shape[-3:])))
+    r = r.reshape(d.shape)
+    n = d.sum(axis=-1)
+    return np.where(n > 0, np.sum(np.where(d, r, 0.0), axis=-1) / np.maximum(n, 1), np.nan)
+
+
+def seed_summary(per_seed: np.ndarray) -> dict[str, Any]:
+    """Mean, standard deviation and standard error of the mean over seeds."""
+    x = np.asarray(per_seed, np.float64)
+    x = x[np.isfinite(x)]
+    k = len(x)
+    sd = float(np.std(x, ddof=1)) if k > 1 else float("nan")
+    return {"seeds": k, "per_seed": x.tolist(), "mean": float(np.mean(x)) if k else float("nan"),
+            "std": sd, "sem": sd / np.sqrt(k) if k > 1 else float("nan")}
 
 
 def _compile(fn: Callable, arg: Any) -> tuple[Any, float]:
@@ -188,7 +232,7 @@ def _compile(fn: Callable, arg: Any) -> tuple[Any, float]:
 
 
 def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
-               compile_repeats: int = 3) -> dict[str, Any]:
+               compile_repeats: int = 3, return_seeds: int = 8) -> dict[str, Any]:
     spec = CONFIGS[name]
     cfg = our_config(spec)
     pj_conf = dict(spec["pjrl"], DEBUG=False)
@@ -229,6 +273,39 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
             print(f"  {name} rep {rep} {side:10s} {steps / times[side][-1]:>10,.0f} steps/s",
                   flush=True)
     med = {s: statistics.median(t) for s, t in times.items()}
+    # Returns over several seeds (one seed says little about "equal or better"): the
+    # timed call's seeds when it is vmapped, else ``return_seeds`` extra, untimed calls
+    # per side (keys split from PRNGKey(1)).
+    per_seed: dict[str, np.ndarray] = {}
+    if return_seeds > 0:
+        if seeds > 1:
+            ret_outs = outs
+        else:
+            # One seed per call of the compiled 1-seed program, not a vmap: a vmapped
+            # purejaxrl Breakout train of 8 seeds sat at 0% CPU with 15 GiB resident
+            # for 20 minutes here (2026-12-03; killed, not diagnosed further).
+            keys = jax.random.split(jax.random.PRNGKey(1), return_seeds)
+            ret_outs = {}
+            # Only the metrics that the return needs are kept from each call (purejaxrl's
+            # Breakout output is large; 8 whole outputs ran this 24 GiB machine out of
+            # memory).
+            fields = {"purejaxrl": ("returned_episode", "returned_episode_returns"),
+                      "purejaxppo": ("episode_return", "episodes_completed")}
+            for side, exe in (("purejaxrl", pj_exe), ("purejaxppo", our_exe)):
+                runs = []
+                for k in keys:
+                    out = exe(k)
+                    m = out["metrics"] if side == "purejaxrl" else out.metrics
+                    runs.append({f: np.asarray(m[f]) for f in fields[side]})
+                    del out, m
+                stacked = {f: np.stack([r[f] for r in runs]) for f in fields[side]}
+                ret_outs[side] = ({"metrics": stacked} if side == "purejaxrl"
+                                  else types.SimpleNamespace(metrics=stacked))
+                print(f"  {name} returns over {return_seeds} seeds: {side} done", flush=True)
+        per_seed = {
+            "purejaxrl": returns_per_seed_pjrl(ret_outs["purejaxrl"]["metrics"]),
+            "purejaxppo": returns_per_seed_ours(ret_outs["purejaxppo"].metrics),
+        }
     result = {
         "config": name,
         "env": spec["pjrl"]["ENV_NAME"],
@@ -244,6 +321,7 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
             "purejaxrl": _final_return_pjrl(outs["purejaxrl"]["metrics"]),
             "purejaxppo": _final_return_ours(outs["purejaxppo"].metrics),
         },
+        "return_over_seeds": {side: seed_summary(x) for side, x in per_seed.items()},
         "purejaxppo_config": cfg.to_dict(),
         "purejaxrl_config": {k: v for k, v in pj_conf.items() if k.isupper()},
     }
@@ -252,16 +330,23 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
 
 def markdown(results: list[dict[str, Any]]) -> str:
     lines = [
-        "| config | purejaxrl steps/s | purejaxppo steps/s | ours / theirs | compile s (theirs / ours) | final return (theirs / ours) |",
-        "|---|---|---|---|---|---|",
+        "| config | purejaxrl steps/s | purejaxppo steps/s | ours / theirs | compile s (theirs / ours) | final return (theirs / ours) | over seeds, mean +- s.e. (theirs / ours) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in results:
         m, c, f = r["median_steps_per_s"], r["compile_s"], r["final_return"]
+        over = r.get("return_over_seeds") or {}
+        if over:
+            a, b = over["purejaxrl"], over["purejaxppo"]
+            seeds_col = (f"{a['mean']:.1f} +- {a['sem']:.1f} / {b['mean']:.1f} +- {b['sem']:.1f} "
+                         f"({b['seeds']} seeds)")
+        else:
+            seeds_col = "-"
         lines.append(
             f"| {r['config']} ({r['env']}, {r['seeds']} seed{'s' if r['seeds'] > 1 else ''}) "
             f"| {m['purejaxrl']:,.0f} | {m['purejaxppo']:,.0f} | "
             f"**{r['ratio_ours_over_theirs']:.2f}x** | {c['purejaxrl']:.1f} / {c['purejaxppo']:.1f} "
-            f"| {f['purejaxrl']:.1f} / {f['purejaxppo']:.1f} |"
+            f"| {f['purejaxrl']:.1f} / {f['purejaxppo']:.1f} | {seeds_col} |"
         )
     return "\n".join(lines)
 
@@ -273,13 +358,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per side (>= 1)")
     parser.add_argument("--compile-repeats", type=int, default=3,
                         help="compiles per side, interleaved (>= 1)")
+    parser.add_argument("--return-seeds", type=int, default=8,
+                        help="seeds of the untimed return comparison of 1-seed configs "
+                             "(0: skip it)")
     parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
     names = [n for n in args.configs.split(",") if n]
     unknown = sorted(set(names) - set(CONFIGS))
-    if unknown or args.repeats < 1 or args.compile_repeats < 1:
+    if unknown or args.repeats < 1 or args.compile_repeats < 1 or args.return_seeds < 0:
         parser.error(f"unknown configs {unknown} (known: {list(CONFIGS)}) or repeats < 1 "
-                     "or compile repeats < 1")
+                     "or compile repeats < 1 or return seeds < 0")
     ppo, ppo_cont = load_purejaxrl(args.purejaxrl)
     import os
 
@@ -288,15 +376,20 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_count": os.cpu_count(), "python": platform.python_version(),
         "jax": jax.__version__, "backend": jax.default_backend(),
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "repeats": args.repeats,
-        "compile_repeats": args.compile_repeats,
+        "compile_repeats": args.compile_repeats, "return_seeds": args.return_seeds,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
     }
     print(json.dumps(env), flush=True)
     results = []
     for name in names:
         print(f"== {name}", flush=True)
-        results.append(run_config(name, ppo, ppo_cont, args.repeats, args.compile_repeats))
+        results.append(run_config(name, ppo, ppo_cont, args.repeats, args.compile_repeats,
+                                  args.return_seeds))
         print(markdown(results[-1:]), flush=True)
+        if args.out:  # after every config, so that a later failure keeps these
+            Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.out).write_text(json.dumps({"environment": env, "results": results},
+                                                 indent=1))
     print(markdown(results))
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

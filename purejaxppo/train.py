@@ -230,6 +230,64 @@ def _memory_values(config: PPOConfig, nets: Networks, params: Any, traj: Any, no
     return next_values.reshape((T, N))
 
 
+# Feed-forward bootstrap values: True evaluates V(final observation) only for the
+# truncated steps (see _feedforward_values); False is the former single pass over all
+# T * N final observations, kept as a switch for A/B measurements.
+_TRUNCATED_ONLY_FINAL_VALUES = True
+
+
+def _feedforward_values(nets: Networks, params: Any, traj: Any, last_obs: jax.Array,
+                        normalize: Any) -> tuple[jax.Array, jax.Array]:
+    """V(s_t) and V(s'_t) of a rollout for a feed-forward policy, ``[T, N]`` each.
+
+    Both with the parameters and the frozen observation statistics that collected the
+    data. ``s'_t`` is the TRUE next observation of step t. When step t did not end an
+    episode it is the next step's observation ``s_{t+1}`` (after the last step: the
+    observation the rollout ended on, ``last_obs``), so ``V(s'_t)`` comes from the same
+    pass as ``V(s_t)``. When it ended, ``s_{t+1}`` starts a new episode: a terminated
+    step does not bootstrap (:func:`compute_gae` multiplies ``V(s'_t)`` by
+    ``1 - terminated``), so only a TRUNCATED step needs V of its final observation.
+    Those are evaluated in groups of ``N`` rows inside a ``while_loop`` that runs
+    ``ceil(#truncated / N)`` times (usually once or not at all: a time limit of at
+    least ``T`` steps truncates each environment at most once per rollout), instead of
+    a second network pass over all ``T * N`` final observations.
+    """
+    T, N = traj.truncated.shape
+    if not _TRUNCATED_ONLY_FINAL_VALUES:
+        both = nets.value(params, jnp.concatenate([traj.obs, normalize(traj.final_obs)], 0))
+        return both[:T], both[T:]
+    values = nets.value(params, traj.obs)
+    last_value = nets.value(params, normalize(last_obs))
+    next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
+    rows = T * N
+    flat_final = traj.final_obs.reshape((rows,) + traj.final_obs.shape[2:])
+    truncated = traj.truncated.reshape(rows)
+    count = jnp.sum(truncated, dtype=jnp.int32)
+    # rank[r]: how many truncated steps precede row r; rows of group g have rank in
+    # [g N, (g + 1) N). ``order`` lists the truncated rows first, in row order: one
+    # single-operand sort of (not truncated, row) packed into uint32 (no scatter,
+    # which XLA:CPU would expand into a loop of its own).
+    rank = jnp.cumsum(truncated, dtype=jnp.int32) - truncated
+    nbits = max(1, (rows - 1).bit_length())
+    row_ids = jnp.arange(rows, dtype=jnp.uint32)
+    order = jnp.sort((jnp.uint32(1) - truncated.astype(jnp.uint32)) << nbits | row_ids)
+    order = (order & jnp.uint32((1 << nbits) - 1)).astype(jnp.int32)
+    order = jnp.concatenate([order, jnp.zeros((N,), jnp.int32)])  # room for the last group
+
+    def more(carry: tuple[jax.Array, jax.Array]) -> jax.Array:
+        return carry[0] * N < count
+
+    def group(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
+        g, nv = carry
+        idx = jax.lax.dynamic_slice(order, (g * N,), (N,))
+        v = nets.value(params, normalize(jnp.take(flat_final, idx, axis=0)))
+        mine = truncated & (rank // N == g)
+        return g + 1, jnp.where(mine, jnp.take(v, jnp.clip(rank - g * N, 0, N - 1)), nv)
+
+    _, flat_next = jax.lax.while_loop(more, group, (jnp.int32(0), next_values.reshape(rows)))
+    return values, flat_next.reshape((T, N))
+
+
 def _memory_batch(config: PPOConfig, state: TrainState, traj: Any, values, advantages,
                   targets) -> Batch:
     """The rollout as sequences of ``memory_chunk`` (or ``num_steps``) steps, each with
@@ -286,11 +344,7 @@ def ppo_update(
         values = traj.value
         next_values = _memory_values(config, nets, state.params, traj, normalize)
     else:
-        # Values of the observations and of the true next observations, one batched
-        # pass with the parameters that collected the data (same frozen obs stats).
-        both = jnp.concatenate([traj.obs, normalize(traj.final_obs)], axis=0)
-        both_values = nets.value(state.params, both)
-        values, next_values = both_values[:T], both_values[T:]
+        values, next_values = _feedforward_values(nets, state.params, traj, obs, normalize)
 
     obs_rms = state.obs_rms
     if obs_rms is not None:

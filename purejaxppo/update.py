@@ -50,30 +50,69 @@ class LossInfo(NamedTuple):
     nonfinite: jax.Array = 0
 
 
-# Largest batch for which the index is packed into the low bits of the sort key.
+# Largest batch for which the index is packed into the low bits of the sort key in
+# ONE sort, and the largest for which several packed sorts are used (larger batches
+# sort (key, index) pairs).
 _PACKED_SORT_MAX_BITS = 11
+_MULTI_ROUND_MAX_BITS = 20
+
+
+def packed_sort_rounds(nbits: int) -> int:
+    """Packed sorts :func:`random_permutations` uses for indices of ``nbits`` bits.
+
+    Each round leaves ``32 - nbits`` random bits per key, so a pair ties in one round
+    with probability ``2^-(32 - nbits)``; a permutation is off uniform only where a
+    pair ties in EVERY round. The rounds are the fewest that keep the expected number
+    of such pairs, ``n^2 / 2 * 2^(-rounds (32 - nbits))`` with ``n = 2^nbits``, at or
+    below 1 (the bound one round meets up to 11 bits). 0 means: sort (key, index)
+    pairs instead.
+    """
+    if nbits <= _PACKED_SORT_MAX_BITS:
+        return 1
+    if nbits > _MULTI_ROUND_MAX_BITS:
+        return 0
+    rounds = 1
+    while 2 * nbits - 1 - rounds * (32 - nbits) > 0:
+        rounds += 1
+    return rounds
 
 
 def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
     """``num`` independent uniformly random permutations of ``range(n)``: ``[num, n]``.
 
-    Each row sorts i.i.d. random 32-bit keys. For ``n <= 2048`` the position is
-    packed into the ``b = ceil(log2 n)`` low bits of its key and ONE single-operand
-    ``uint32`` sort per row does the work (on XLA:CPU ~4x faster than sorting
-    (key, index) pairs: 96 vs 369 us for 4 x 512 here); larger batches sort
-    (key, index) pairs. Entries whose random parts tie (``32 - b`` bits for the packed
-    form, 32 bits otherwise; expected tied pairs ``n^2 / 2^(33-b)``, 1/64 for
-    ``n = 512``) keep their relative order; the result is always a permutation.
-    All rows come from one batched draw and one batched sort.
+    Each row sorts i.i.d. random 32-bit keys. The position is packed into the
+    ``b = ceil(log2 n)`` low bits of its key and a single-operand ``uint32`` sort
+    per row does the work (on XLA:CPU ~4x faster than sorting (key, index) pairs:
+    96 vs 369 us for 4 x 512 here). Entries whose ``32 - b`` random bits tie keep
+    their relative order, so for ``n > 2048`` (where ties become likely) the sort is
+    repeated with fresh keys on the positions of the previous round
+    (:func:`packed_sort_rounds`: 2 rounds up to ``n = 2^16``, 3 up to ``2^19``, 4
+    for ``2^20``; a pair keeps a fixed order only if it ties in every round; expected
+    such pairs ``<= 1`` per permutation, ``1/64`` for ``n = 512``, ``1e-4`` for
+    ``n = 8192``); 4 x 8192 take 2.3 ms in 2 rounds against 5.8 ms for the pair sort
+    (``jax.random.permutation``: 11.8 ms; ``benchmarks/permutations.py``). Beyond ``2^20`` it sorts (key, index)
+    pairs (ties: 32 random bits). The result is always
+    a permutation. All rows come from batched draws and batched sorts; the first
+    round's draw is ``jax.random.bits(key, (num, n))``.
     """
-    bits = jax.random.bits(key, (num, n), jnp.uint32)
     nbits = max(1, (n - 1).bit_length())
-    if nbits <= _PACKED_SORT_MAX_BITS:
-        index = jnp.arange(n, dtype=jnp.uint32)
+    rounds = packed_sort_rounds(nbits)
+    if rounds == 0:
+        bits = jax.random.bits(key, (num, n), jnp.uint32)
+        index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
+        return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
+    index = jnp.arange(n, dtype=jnp.uint32)
+    mask = jnp.uint32((1 << nbits) - 1)
+    perm = None
+    for r in range(rounds):
+        bits = jax.random.bits(key if r == 0 else jax.random.fold_in(key, r), (num, n),
+                               jnp.uint32)
         packed = jnp.sort((bits >> nbits << nbits) | index, axis=-1)
-        return (packed & jnp.uint32((1 << nbits) - 1)).astype(jnp.int32)
-    index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
-    return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
+        order = (packed & mask).astype(jnp.int32)
+        # Round r > 0 permutes the POSITIONS of the previous round's result, so its
+        # ties keep that (random) order rather than the index order.
+        perm = order if perm is None else jnp.take_along_axis(perm, order, axis=-1)
+    return perm
 
 
 def random_permutation(key: jax.Array, n: int) -> jax.Array:
