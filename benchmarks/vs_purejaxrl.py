@@ -33,7 +33,7 @@ episodes that COMPLETED during the last 10% of updates (purejaxrl: its
 ``returned_episode`` flags select ``returned_episode_returns``; purejaxppo:
 ``episode_return`` weighted by ``episodes_completed``). ``final_return`` is that of the
 timed call; ``return_over_seeds`` gives it per seed (mean, std, standard error) over
-``--return-seeds`` seeds (default 8; keys split from ``PRNGKey(1)``) trained in one
+``--return-seeds`` seeds (default 8; keys split from ``PRNGKey(1)``) trained in
 extra, untimed calls per side (the compiled 1-seed program once per seed), or over
 the timed call's own seeds when it is vmapped already (cartpole8).
 """
@@ -171,48 +171,58 @@ def _tail(n: int) -> slice:
     return slice(n - max(1, n // 10), n)
 
 
-def _final_return_ours(metrics: dict[str, Any]) -> float:
-    """Mean return of the episodes completed in the last 10% of updates, pooled over
-    every seed of the call."""
-    ret = np.asarray(metrics["episode_return"], np.float64)
-    cnt = np.asarray(metrics["episodes_completed"], np.float64)
-    tail = _tail(ret.shape[-1])
-    r, c = ret[..., tail], cnt[..., tail]
-    return float(np.sum(np.where(c > 0, r * c, 0.0)) / max(np.sum(c), 1.0))
-
-
-def _final_return_pjrl(metrics: dict[str, Any]) -> float:
-    """The same for purejaxrl's per-step ``returned_episode`` flags."""
-    done = np.asarray(metrics["returned_episode"], bool)
-    ret = np.asarray(metrics["returned_episode_returns"], np.float64)
-    tail = _tail(done.shape[-3])  # [..., updates, steps, envs]
-    d, r = done[..., tail, :, :], ret[..., tail, :, :]
-    return float(np.sum(r[d]) / max(d.sum(), 1))
-
-
-def returns_per_seed_ours(metrics: dict[str, Any]) -> np.ndarray:
-    """:func:`_final_return_ours` of each seed of a vmapped call: ``[seeds]``
-    (NaN for a seed that completed no episode in the last 10% of updates)."""
+def _tail_sums_ours(metrics: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Per seed: the summed returns and the number of the episodes completed in the
+    last 10% of updates (``[seeds]`` each; one seed for an unbatched call)."""
     ret = np.asarray(metrics["episode_return"], np.float64)
     cnt = np.asarray(metrics["episodes_completed"], np.float64)
     tail = _tail(ret.shape[-1])
     r = ret[..., tail].reshape(-1, ret[..., tail].shape[-1])
     c = cnt[..., tail].reshape(r.shape)
-    total = np.sum(np.where(c > 0, r * c, 0.0), axis=-1)
-    n = np.sum(c, axis=-1)
-    return np.where(n > 0, total / np.maximum(n, 1.0), np.nan)
+    return np.sum(np.where(c > 0, r * c, 0.0), axis=-1), np.sum(c, axis=-1)
 
 
-def returns_per_seed_pjrl(metrics: dict[str, Any]) -> np.ndarray:
-    """:func:`_final_return_pjrl` of each seed of a vmapped call: ``[seeds]``."""
+def _tail_sums_pjrl(metrics: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The same from purejaxrl's per-step ``returned_episode`` flags
+    (``[..., updates, steps, envs]``)."""
     done = np.asarray(metrics["returned_episode"], bool)
     ret = np.asarray(metrics["returned_episode_returns"], np.float64)
     tail = _tail(done.shape[-3])
     d, r = done[..., tail, :, :], ret[..., tail, :, :]
     d = d.reshape(-1, int(np.prod(d.shape[-3:])))
     r = r.reshape(d.shape)
-    n = d.sum(axis=-1)
-    return np.where(n > 0, np.sum(np.where(d, r, 0.0), axis=-1) / np.maximum(n, 1), np.nan)
+    return np.sum(np.where(d, r, 0.0), axis=-1), d.sum(axis=-1).astype(np.float64)
+
+
+def _pooled(sums: tuple[np.ndarray, np.ndarray]) -> float:
+    return float(np.sum(sums[0]) / max(np.sum(sums[1]), 1.0))
+
+
+def _per_seed(sums: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    total, n = sums
+    return np.where(n > 0, total / np.maximum(n, 1.0), np.nan)
+
+
+def _final_return_ours(metrics: dict[str, Any]) -> float:
+    """Mean return of the episodes completed in the last 10% of updates, pooled over
+    every seed of the call."""
+    return _pooled(_tail_sums_ours(metrics))
+
+
+def _final_return_pjrl(metrics: dict[str, Any]) -> float:
+    """The same for purejaxrl."""
+    return _pooled(_tail_sums_pjrl(metrics))
+
+
+def returns_per_seed_ours(metrics: dict[str, Any]) -> np.ndarray:
+    """:func:`_final_return_ours` of each seed of a vmapped call: ``[seeds]``
+    (NaN for a seed that completed no episode in the last 10% of updates)."""
+    return _per_seed(_tail_sums_ours(metrics))
+
+
+def returns_per_seed_pjrl(metrics: dict[str, Any]) -> np.ndarray:
+    """:func:`_final_return_pjrl` of each seed of a vmapped call: ``[seeds]``."""
+    return _per_seed(_tail_sums_pjrl(metrics))
 
 
 def seed_summary(per_seed: np.ndarray) -> dict[str, Any]:
@@ -279,18 +289,18 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
     per_seed: dict[str, np.ndarray] = {}
     if return_seeds > 0:
         if seeds > 1:
-            ret_outs = outs
+            metrics = {"purejaxrl": outs["purejaxrl"]["metrics"],
+                       "purejaxppo": outs["purejaxppo"].metrics}
         else:
             # One seed per call of the compiled 1-seed program, not a vmap: a vmapped
             # purejaxrl Breakout train of 8 seeds sat at 0% CPU with 15 GiB resident
-            # for 20 minutes here (2026-12-03; killed, not diagnosed further).
+            # for 20 minutes here (2026-12-03; killed, not diagnosed further). Only the
+            # metrics that the return needs are kept from each call (8 whole purejaxrl
+            # Breakout outputs ran this 24 GiB machine out of memory).
             keys = jax.random.split(jax.random.PRNGKey(1), return_seeds)
-            ret_outs = {}
-            # Only the metrics that the return needs are kept from each call (purejaxrl's
-            # Breakout output is large; 8 whole outputs ran this 24 GiB machine out of
-            # memory).
             fields = {"purejaxrl": ("returned_episode", "returned_episode_returns"),
                       "purejaxppo": ("episode_return", "episodes_completed")}
+            metrics = {}
             for side, exe in (("purejaxrl", pj_exe), ("purejaxppo", our_exe)):
                 runs = []
                 for k in keys:
@@ -298,14 +308,10 @@ def run_config(name: str, ppo: Any, ppo_cont: Any, repeats: int,
                     m = out["metrics"] if side == "purejaxrl" else out.metrics
                     runs.append({f: np.asarray(m[f]) for f in fields[side]})
                     del out, m
-                stacked = {f: np.stack([r[f] for r in runs]) for f in fields[side]}
-                ret_outs[side] = ({"metrics": stacked} if side == "purejaxrl"
-                                  else types.SimpleNamespace(metrics=stacked))
+                metrics[side] = {f: np.stack([r[f] for r in runs]) for f in fields[side]}
                 print(f"  {name} returns over {return_seeds} seeds: {side} done", flush=True)
-        per_seed = {
-            "purejaxrl": returns_per_seed_pjrl(ret_outs["purejaxrl"]["metrics"]),
-            "purejaxppo": returns_per_seed_ours(ret_outs["purejaxppo"].metrics),
-        }
+        per_seed = {"purejaxrl": returns_per_seed_pjrl(metrics["purejaxrl"]),
+                    "purejaxppo": returns_per_seed_ours(metrics["purejaxppo"])}
     result = {
         "config": name,
         "env": spec["pjrl"]["ENV_NAME"],
@@ -391,9 +397,6 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.out).write_text(json.dumps({"environment": env, "results": results},
                                                  indent=1))
     print(markdown(results))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"environment": env, "results": results}, indent=1))
     return 0
 
 

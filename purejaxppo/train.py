@@ -49,7 +49,7 @@ from purejaxppo.normalize import (
     scale_rewards,
 )
 from purejaxppo.rollout import collect_rollout
-from purejaxppo.update import Batch, make_optimizer, run_epochs, to_sequences
+from purejaxppo.update import Batch, make_optimizer, packed_argsort, run_epochs, to_sequences
 
 METRIC_NAMES = (
     "episode_return",
@@ -264,14 +264,12 @@ def _feedforward_values(nets: Networks, params: Any, traj: Any, last_obs: jax.Ar
     truncated = traj.truncated.reshape(rows)
     count = jnp.sum(truncated, dtype=jnp.int32)
     # rank[r]: how many truncated steps precede row r; rows of group g have rank in
-    # [g N, (g + 1) N). ``order`` lists the truncated rows first, in row order: one
-    # single-operand sort of (not truncated, row) packed into uint32 (no scatter,
-    # which XLA:CPU would expand into a loop of its own).
+    # [g N, (g + 1) N). ``order`` lists the truncated rows first, in row order, by one
+    # packed sort on "not truncated" (no scatter, which XLA:CPU would expand into a
+    # loop of its own).
     rank = jnp.cumsum(truncated, dtype=jnp.int32) - truncated
-    nbits = max(1, (rows - 1).bit_length())
-    row_ids = jnp.arange(rows, dtype=jnp.uint32)
-    order = jnp.sort((jnp.uint32(1) - truncated.astype(jnp.uint32)) << nbits | row_ids)
-    order = (order & jnp.uint32((1 << nbits) - 1)).astype(jnp.int32)
+    not_truncated = jnp.uint32(1) - truncated.astype(jnp.uint32)
+    order = packed_argsort(not_truncated, max(1, (rows - 1).bit_length()))
     order = jnp.concatenate([order, jnp.zeros((N,), jnp.int32)])  # room for the last group
 
     def more(carry: tuple[jax.Array, jax.Array]) -> jax.Array:

@@ -77,6 +77,20 @@ def packed_sort_rounds(nbits: int) -> int:
     return rounds
 
 
+def packed_argsort(high: jax.Array, nbits: int) -> jax.Array:
+    """Indices that sort ``high`` ascending along its last axis, ties in index order.
+
+    ``high`` is ``uint32`` with values below ``2^(32 - nbits)``, and the last axis has
+    at most ``2^nbits`` entries. Each entry's index goes into the ``nbits`` low bits of
+    ``high << nbits`` and ONE single-operand ``uint32`` sort orders the packed words
+    (on XLA:CPU several times faster than sorting (key, index) pairs, and no
+    scatter); the low bits of the sorted words are the indices, ``int32``.
+    """
+    index = jnp.arange(high.shape[-1], dtype=jnp.uint32)
+    packed = jnp.sort((high << nbits) | index, axis=-1)
+    return (packed & jnp.uint32((1 << nbits) - 1)).astype(jnp.int32)
+
+
 def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
     """``num`` independent uniformly random permutations of ``range(n)``: ``[num, n]``.
 
@@ -90,10 +104,11 @@ def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
     for ``2^20``; a pair keeps a fixed order only if it ties in every round; expected
     such pairs ``<= 1`` per permutation, ``1/64`` for ``n = 512``, ``1e-4`` for
     ``n = 8192``); 4 x 8192 take 2.3 ms in 2 rounds against 5.8 ms for the pair sort
-    (``jax.random.permutation``: 11.8 ms; ``benchmarks/permutations.py``). Beyond ``2^20`` it sorts (key, index)
-    pairs (ties: 32 random bits). The result is always
-    a permutation. All rows come from batched draws and batched sorts; the first
-    round's draw is ``jax.random.bits(key, (num, n))``.
+    (``jax.random.permutation``: 11.8 ms; ``benchmarks/permutations.py``). Beyond
+    ``2^20`` it sorts (key, index) pairs (ties: 32 random bits). The result is always
+    a permutation. All rows come from batched draws and batched sorts
+    (:func:`packed_argsort`); the first round's draw is
+    ``jax.random.bits(key, (num, n))``.
     """
     nbits = max(1, (n - 1).bit_length())
     rounds = packed_sort_rounds(nbits)
@@ -101,14 +116,11 @@ def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
         bits = jax.random.bits(key, (num, n), jnp.uint32)
         index = jnp.broadcast_to(jnp.arange(n, dtype=jnp.int32), (num, n))
         return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
-    index = jnp.arange(n, dtype=jnp.uint32)
-    mask = jnp.uint32((1 << nbits) - 1)
     perm = None
     for r in range(rounds):
         bits = jax.random.bits(key if r == 0 else jax.random.fold_in(key, r), (num, n),
                                jnp.uint32)
-        packed = jnp.sort((bits >> nbits << nbits) | index, axis=-1)
-        order = (packed & mask).astype(jnp.int32)
+        order = packed_argsort(bits >> nbits, nbits)
         # Round r > 0 permutes the POSITIONS of the previous round's result, so its
         # ties keep that (random) order rather than the index order.
         perm = order if perm is None else jnp.take_along_axis(perm, order, axis=-1)
