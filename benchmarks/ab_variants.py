@@ -10,6 +10,7 @@ program is traced; all variants are compiled first, then timed ``A B C A B C ...
     python benchmarks/ab_variants.py --experiment dense_grad   # weight gradient: XLA's dot / transposed input
     python benchmarks/ab_variants.py --experiment final_values # V(final obs): all steps / truncated only
     python benchmarks/ab_variants.py --experiment sort_rounds  # batches > 2048: pair sort / packed rounds
+    python benchmarks/ab_variants.py --experiment init_draws   # MLP init: per-layer draws / one draw
 
 The ``flat_adam`` and ``fused_means`` experiments of the README ran at commit a207d33,
 where their switches existed (``git checkout a207d33`` to repeat them).
@@ -79,7 +80,15 @@ def _variants(experiment: str) -> dict[str, Callable[[], Callable[[], None]]]:
         # _MULTI_ROUND_MAX_BITS = 11: batches over 2048 go back to the pair sort.
         return {"pair_sort": setter(update, "_MULTI_ROUND_MAX_BITS", 11),
                 "packed_rounds": nothing}
+    if experiment == "init_draws":
+        # Flax's per-layer init (one Threefry draw per layer) vs one draw for all.
+        return {"per_layer": setter(networks, "_ONE_DRAW_INIT", False),
+                "one_draw": nothing}
     raise SystemExit(f"unknown experiment {experiment!r}")
+
+
+EXPERIMENTS = ("env_keys", "shuffle", "gae_unroll", "dense_grad", "final_values",
+               "sort_rounds", "init_draws")
 
 
 def _machine() -> dict[str, Any]:
@@ -95,8 +104,7 @@ def _machine() -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experiment", required=True,
-                        choices=("env_keys", "shuffle", "gae_unroll", "dense_grad",
-                                 "final_values", "sort_rounds"))
+                        choices=EXPERIMENTS)
     parser.add_argument("--config", default="default", choices=("default",) + tuple(CONFIGS))
     parser.add_argument("--updates", type=int, default=400)
     parser.add_argument("--repeats", type=int, default=5)

@@ -25,7 +25,7 @@ worth.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -54,7 +54,11 @@ def qr_q(a: jax.Array) -> jax.Array:
 
 def _qr_q_plain(a: jax.Array) -> jax.Array:
     q, r = jnp.linalg.qr(a)
-    sign = jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))
+    # diag(R) as a masked column sum (exact: the off-diagonal terms add zeros), one
+    # fused kernel; ``jnp.diagonal`` lowers to a gather inside a conditional, two
+    # kernels per matrix that each cost compile time.
+    n = r.shape[-1]
+    sign = jnp.sign(jnp.sum(r * jnp.eye(n, dtype=r.dtype), axis=-2))
     return q * jnp.where(sign == 0, 1.0, sign).astype(a.dtype)[..., None, :]
 
 
@@ -72,6 +76,62 @@ def _qr_q_batched(axis_size: int, in_batched: Any, a: jax.Array) -> tuple[jax.Ar
         # One unbatched LAPACK call per matrix (nested vmaps nest the maps).
         return jax.lax.map(_qr_q, a), True
     return _qr_q_plain(a), True
+
+
+def _to_kernel(q: jax.Array, shape: tuple[int, ...], column_axis: int, wide: bool,
+               scale: float, dtype: Any) -> jax.Array:
+    n_cols = shape[column_axis]
+    if wide:
+        q = q.T
+    q = jnp.moveaxis(q.reshape(tuple(s for i, s in enumerate(shape)
+                                     if i != column_axis % len(shape)) + (n_cols,)),
+                     -1, column_axis)
+    return (scale * q).astype(dtype)
+
+
+def _matrix_shape(shape: tuple[int, ...], column_axis: int) -> tuple[tuple[int, int], bool]:
+    if len(shape) < 2:
+        raise ValueError(f"orthogonal init needs at least 2 dimensions, got {shape}")
+    n_cols = shape[column_axis]
+    n_rows = math.prod(shape) // n_cols
+    wide = n_rows < n_cols
+    return ((n_cols, n_rows) if wide else (n_rows, n_cols)), wide
+
+
+def orthogonal_many(key: jax.Array, shapes: Sequence[tuple[int, ...]],
+                    scales: Sequence[float], dtype: Any = jnp.float32) -> list[jax.Array]:
+    """Several scaled orthogonal matrices from ONE normal draw.
+
+    Each result has the distribution of ``orthogonal(scale)(k, shape)`` (output
+    features on the last axis): the standard normal entries of all matrices come
+    from a single ``jax.random.normal(key, (total,))``, cut in order, then each is
+    orthonormalized by :func:`qr_q`. One draw instead of one per matrix matters for
+    compile time, not for run time: every ``jax.random`` call adds a Threefry loop
+    and its kernels to the program, and a network's initialization is compiled into
+    every train program (see :func:`purejaxppo.networks.init_mlps` for the measured
+    compile times).
+
+    Args:
+      key: PRNG key.
+      shapes: the kernel shapes, each with at least 2 dimensions.
+      scales: one gain per shape.
+      dtype: result dtype.
+
+    Returns:
+      The matrices, in the order of ``shapes``.
+    """
+    if len(shapes) != len(scales):
+        raise ValueError(f"orthogonal_many needs one scale per shape, got {len(shapes)} "
+                         f"shapes and {len(scales)} scales")
+    mats = [_matrix_shape(tuple(shape), -1) for shape in shapes]
+    sizes = [m * n for (m, n), _ in mats]
+    z = jax.random.normal(key, (sum(sizes),), jnp.float32)
+    blocks, start = [], 0
+    for ((m, n), _), size in zip(mats, sizes):
+        blocks.append(z[start:start + size].reshape(m, n))
+        start += size
+    return [_to_kernel(qr_q(a), tuple(shape), -1, wide, scale, dtype)
+            for a, shape, scale, (_, wide) in zip(blocks, shapes, scales, mats)]
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1) -> Callable[..., jax.Array]:
@@ -92,19 +152,8 @@ def orthogonal(scale: float = 1.0, column_axis: int = -1) -> Callable[..., jax.A
     """
 
     def init(key: jax.Array, shape: tuple[int, ...], dtype: Any = jnp.float32) -> jax.Array:
-        if len(shape) < 2:
-            raise ValueError(f"orthogonal init needs at least 2 dimensions, got {shape}")
-        n_cols = shape[column_axis]
-        n_rows = math.prod(shape) // n_cols
-        wide = n_rows < n_cols
-        mat_shape = (n_cols, n_rows) if wide else (n_rows, n_cols)
-        a = jax.random.normal(key, mat_shape, jnp.float32)
-        q = qr_q(a)
-        if wide:
-            q = q.T
-        q = jnp.moveaxis(q.reshape(tuple(s for i, s in enumerate(shape)
-                                         if i != column_axis % len(shape)) + (n_cols,)),
-                         -1, column_axis)
-        return (scale * q).astype(dtype)
+        mat_shape, wide = _matrix_shape(tuple(shape), column_axis)
+        q = qr_q(jax.random.normal(key, mat_shape, jnp.float32))
+        return _to_kernel(q, tuple(shape), column_axis, wide, scale, dtype)
 
     return init

@@ -27,6 +27,19 @@ def test_step_and_update_codes_name_the_first_bad_quantity():
     assert int(guard.update_code(jnp.zeros((2, 2), int), {"w": jnp.array([jnp.nan])})) == \
         guard.PARAMETERS
     assert int(guard.update_code(jnp.zeros((2, 2), int), ok)) == guard.OK
+    # One reduction over every leaf laid end to end: a bad entry in any leaf of any
+    # shape (scalar, matrix) is found; finite trees and the empty tree pass.
+    tree = {"a": jnp.ones((2, 3)), "b": {"c": jnp.float32(2.0), "d": jnp.zeros(4)}}
+    assert int(guard.update_code(jnp.zeros(3, int), tree)) == guard.OK
+    assert int(guard.update_code(jnp.zeros(3, int), {})) == guard.OK
+    for path, bad in (("a", jnp.ones((2, 3)).at[1, 2].set(-jnp.inf)),
+                      ("c", jnp.float32(jnp.nan)), ("d", jnp.zeros(4).at[0].set(jnp.inf))):
+        broken = {"a": tree["a"], "b": dict(tree["b"])}
+        if path == "a":
+            broken["a"] = bad
+        else:
+            broken["b"][path] = bad
+        assert int(jax.jit(guard.update_code)(jnp.zeros(3, int), broken)) == guard.PARAMETERS
 
 
 def test_first_nonfinite_and_find_divergence():
