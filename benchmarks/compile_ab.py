@@ -9,7 +9,8 @@ compile seconds and every round. The persistent compilation cache is off
 
     python benchmarks/compile_ab.py --experiment init_draws --config cartpole --rounds 5
     python benchmarks/compile_ab.py --experiment init_draws --config cartpole8 \\
-        --purejaxrl /path/to/purejaxrl --out benchmarks/results/compile_init_draws_cartpole8.json
+        --purejaxrl /path/to/purejaxrl \\
+        --out benchmarks/results/compile/compile_init_draws_cartpole8.json
 
 ``--config`` is one of ``benchmarks/vs_purejaxrl.py``'s configs (its seeds vmapped);
 with ``--purejaxrl`` its train program is compiled in the same rounds, as reference.
@@ -64,33 +65,33 @@ def main(argv: list[str] | None = None) -> int:
     key = jax.random.PRNGKey(0)
     arg = jax.random.split(key, seeds) if seeds > 1 else key
 
-    def ours() -> Callable:
-        train = make_train(config)
+    def vmapped(train: Callable) -> Callable:
         return jax.vmap(train) if seeds > 1 else train
 
-    # name -> apply-the-switch (returns its undo); the switch stays set through
-    # tracing, which happens inside the timed compile.
-    builders = _variants(args.experiment)
+    def no_switch() -> Callable[[], None]:
+        return lambda: None
+
+    # name -> (apply-the-switch returning its undo, build the train function); the
+    # switch stays set through tracing, which happens inside the timed compile.
+    sides: dict[str, tuple[Callable, Callable[[], Callable]]] = {
+        name: (apply, lambda: vmapped(make_train(config)))
+        for name, apply in _variants(args.experiment).items()
+    }
     if args.purejaxrl:
         ppo, ppo_cont = load_purejaxrl(args.purejaxrl)
         pj_conf = dict(spec["pjrl"], DEBUG=False)
         pj_make = ppo_cont.make_train if spec["continuous"] else ppo.make_train
-    rows: dict[str, list[dict[str, float]]] = {}
+        sides["purejaxrl"] = (no_switch, lambda: vmapped(pj_make(dict(pj_conf))))
+    rows: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     for rnd in range(args.rounds):
-        for name, apply in builders.items():
+        for name, (apply, build) in sides.items():
             undo = apply()
             try:
-                rows.setdefault(name, []).append(_timed_compile(ours(), arg))
+                rows[name].append(_timed_compile(build(), arg))
             finally:
                 undo()
             print(f"round {rnd} {name:14s} " + "  ".join(
                 f"{k[:-2]} {v:.2f}" for k, v in rows[name][-1].items()), flush=True)
-        if args.purejaxrl:
-            fn = pj_make(dict(pj_conf))
-            fn = jax.vmap(fn) if seeds > 1 else fn
-            rows.setdefault("purejaxrl", []).append(_timed_compile(fn, arg))
-            print(f"round {rnd} {'purejaxrl':14s} " + "  ".join(
-                f"{k[:-2]} {v:.2f}" for k, v in rows["purejaxrl"][-1].items()), flush=True)
     result = {}
     for name, runs in rows.items():
         result[name] = {k: statistics.median(r[k] for r in runs) for k in runs[0]}

@@ -66,6 +66,10 @@ _TRANSPOSED_WEIGHT_GRAD = True
 _MIN_OUT = 2
 _MAX_ROWS = 512
 
+# Orthogonal-init gain of every hidden layer (MLP, CNN, memory torso); the heads have
+# their own (0.01 policy, 1.0 value).
+HIDDEN_GAIN = math.sqrt(2.0)
+
 # MLP actor and critic initialized from ONE normal draw (init_mlps) instead of
 # Flax's per-layer draws; a switch for compile-time A/B measurements.
 _ONE_DRAW_INIT = True
@@ -141,7 +145,7 @@ class MLP(nn.Module):
         for width in self.hidden_sizes:
             x = nn.Dense(
                 width,
-                kernel_init=orthogonal(math.sqrt(2.0)),
+                kernel_init=orthogonal(HIDDEN_GAIN),
                 bias_init=nn.initializers.zeros,
                 dot_general=dense_dot,
             )(x)
@@ -181,7 +185,7 @@ def init_mlps(key: jax.Array,
     for in_dim, sizes, out_size, head_scale in mlps:
         dims = (in_dim,) + tuple(sizes) + (out_size,)
         shapes += list(zip(dims[:-1], dims[1:]))
-        scales += [math.sqrt(2.0)] * len(sizes) + [head_scale]
+        scales += [HIDDEN_GAIN] * len(sizes) + [head_scale]
     kernels = iter(orthogonal_many(key, shapes, scales))
     result = []
     for _, sizes, out_size, _ in mlps:
@@ -225,7 +229,7 @@ class CNN(nn.Module):
                 width,
                 (kernel, kernel),
                 padding="SAME",
-                kernel_init=orthogonal(math.sqrt(2.0)),
+                kernel_init=orthogonal(HIDDEN_GAIN),
                 bias_init=nn.initializers.zeros,
             )(image)
             image = act(image)
@@ -426,7 +430,7 @@ def make_networks(
     core = make_core(memory, memory_size)
     torso = nn.Dense(
         memory_size,
-        kernel_init=orthogonal(math.sqrt(2.0)),
+        kernel_init=orthogonal(HIDDEN_GAIN),
         bias_init=nn.initializers.zeros,
     )
     act = _ACTIVATIONS[activation]
