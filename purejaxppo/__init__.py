@@ -23,6 +23,7 @@ from purejaxppo.gae import compute_gae
 from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from purejaxppo.evaluate import EvalResult, evaluate, make_evaluate
 from purejaxppo.loop import ChunkInfo, train_in_chunks
+from purejaxppo.pbt import PBTResult, pbt
 from purejaxppo.sweep import SweepResult, sweep
 from purejaxppo.train import (
     METRIC_NAMES,
@@ -39,10 +40,12 @@ __all__ = [
     "Checkpoint",
     "ChunkInfo",
     "EvalResult",
+    "PBTResult",
     "SweepResult",
     "evaluate",
     "load_checkpoint",
     "make_evaluate",
+    "pbt",
     "save_checkpoint",
     "sweep",
     "train_in_chunks",

@@ -225,6 +225,36 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--max-runs-per-call", type=_strict_int, default=None, metavar="N",
                        help="split the sweep into calls of at most N runs")
 
+    pbt = sub.add_parser("pbt", help="population-based training in one compile")
+    _add_run_flags(pbt, "runs per member (vmapped; default 1)")
+    pbt.add_argument("--population", type=_strict_int, default=8, metavar="P",
+                     help="members of the population (default 8)")
+    pbt.add_argument("--interval", type=_strict_int, default=None, metavar="K",
+                     help="PPO updates between exploit steps (required)")
+    pbt.add_argument("--space", action="append", default=[],
+                     metavar="FIELD=PRIOR:LOW:HIGH",
+                     help="one searched traced field (repeatable): PRIOR is loguniform or "
+                          "uniform with LOW:HIGH, or choice:V1:V2:...")
+    pbt.add_argument("--space-file", default=None,
+                     help="the space as a YAML or JSON mapping FIELD: [PRIOR, ...]")
+    pbt.add_argument("--exploit-fraction", type=_float, default=0.25, metavar="F",
+                     help="bottom / top fraction of the population in each exploit step "
+                          "(default 0.25; 0 is random search)")
+    pbt.add_argument("--perturb", default="0.8,1.25", metavar="F1,F2",
+                     help="explore factors (default 0.8,1.25)")
+    pbt.add_argument("--resample-probability", type=_float, default=0.25, metavar="P",
+                     help="chance that explore resamples a field from its prior (default 0.25)")
+    pbt.add_argument("--fitness", default="episodes", choices=("episodes", "eval"),
+                     help="episodes: mean return of the segment's completed episodes; eval: "
+                          "--eval-episodes deterministic episodes in-jit")
+    pbt.add_argument("--eval-episodes", type=_strict_int, default=None, metavar="N",
+                     help="episodes per run for --fitness eval")
+    pbt.add_argument("--checkpoint-every", type=_strict_int, default=None, metavar="N",
+                     help="run segment by segment and checkpoint the population every N "
+                          "segments into OUT/checkpoints (needs --out)")
+    pbt.add_argument("--resume", action="store_true",
+                     help="continue the run whose checkpoints are in OUT/checkpoints")
+
     ev = sub.add_parser("evaluate", help="evaluate the policy of a checkpoint")
     ev.add_argument("checkpoint", help="run dir, checkpoint dir or checkpoint step dir")
     ev.add_argument("--episodes", type=_strict_int, default=10, help="episodes per seed")
@@ -239,7 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     presets = sub.add_parser("presets", help="list the presets, their sources and results")
     presets.add_argument("name", nargs="?", default=None,
                          help="show this preset's values too")
-    for command in (train, sweep, ev, plot):
+    for command in (train, sweep, pbt, ev, plot):
         _add_cache_flags(command)
     return parser
 
@@ -654,6 +684,142 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_space(args: argparse.Namespace) -> dict[str, list[Any]]:
+    from purejaxppo.sweep import load_mapping_file
+
+    space: dict[str, list[Any]] = {}
+    if args.space_file:
+        for name, spec in load_mapping_file(args.space_file, "space file").items():
+            if isinstance(spec, str) or not isinstance(spec, (list, tuple)):
+                raise CLIError(f"space file: {name!r} must map to [PRIOR, ...], got {spec!r}")
+            space[name] = list(spec)
+    for item in args.space:
+        name, sep, spec = item.partition("=")
+        parts = spec.split(":")
+        if not sep or len(parts) < 3:
+            raise CLIError(f"--space expects FIELD=PRIOR:LOW:HIGH or FIELD=choice:V1:V2..., "
+                           f"got {item!r}")
+        try:
+            values = [float(v) for v in parts[1:]]
+        except ValueError:
+            raise CLIError(f"--space {item!r}: bounds must be numbers") from None
+        space[name.strip().replace("-", "_")] = [parts[0].strip(), *values]
+    if not space:
+        raise CLIError("pbt needs --space FIELD=PRIOR:LOW:HIGH (repeatable) or --space-file")
+    return space
+
+
+def cmd_pbt(args: argparse.Namespace) -> int:
+    """``pbt``: population-based training, the whole schedule in one compiled call."""
+    for flag in ("--seeds", "--population", "--interval", "--eval-episodes", "--smooth",
+                 "--checkpoint-every"):
+        _check_positive(flag, getattr(args, flag[2:].replace("-", "_")))
+    if args.interval is None:
+        raise CLIError("pbt needs --interval K (PPO updates between exploit steps)")
+    if (args.checkpoint_every is not None or args.resume) and args.out is None:
+        raise CLIError("--checkpoint-every and --resume need --out (checkpoints go to "
+                       "OUT/checkpoints)")
+    try:
+        perturb = tuple(float(v) for v in args.perturb.split(","))
+    except ValueError:
+        raise CLIError(f"--perturb expects numbers like 0.8,1.25, got {args.perturb!r}") from None
+    out_dir = _prepare_out(args.out)
+    config = config_from_args(args)
+    space = _parse_space(args)
+    from purejaxppo.pbt import make_pbt, pbt
+
+    options = dict(seeds=args.seeds or 1, exploit_fraction=args.exploit_fraction,
+                   perturb=perturb, resample_probability=args.resample_probability,
+                   fitness=args.fitness, eval_episodes=args.eval_episodes)
+    fns = make_pbt(config, args.population, space, args.interval, **options)  # validates
+    import jax
+    import numpy as np
+
+    print(f"PBT on {config.env_name}: population {args.population} x {options['seeds']} "
+          f"run(s) x {config.steps_trained:,} env steps, exploit every {args.interval} "
+          f"updates ({fns.num_exploits} exploit steps)", flush=True)
+    start = time.perf_counter()
+    checkpoints = {}
+    if args.checkpoint_every is not None or args.resume:
+        checkpoints = dict(checkpoint_dir=out_dir / "checkpoints",
+                           checkpoint_every=args.checkpoint_every or 1, resume=args.resume)
+    result = pbt(config, args.population, space, args.interval,
+                 jax.random.PRNGKey(args.seed), **options, **checkpoints)
+    elapsed = time.perf_counter() - start
+    summary = result.summary()
+    print(f"done in {elapsed:.1f} s (incl. compile)")
+    names = list(result.space)
+    print(f"{'member':>6}  {'final fitness':>13}  " + "  ".join(f"{n:>14}" for n in names))
+    for p in range(result.population):
+        fit = result.fitness[-1, p]
+        mark = "  <- best" if p == result.best else ""
+        print(f"{p:>6}  {fit:>13.2f}  "
+              + "  ".join(f"{result.hparams[n][-1, p]:>14.6g}" for n in names) + mark)
+    print(f"best: member {result.best}, lineage {result.ancestry()}")
+    diverged = int(result.diverged.any(axis=0).sum())
+    if diverged:
+        print(f"{diverged} member slot(s) went non-finite during some segment; each was "
+              "ranked last and replaced at the next exploit step (pbt.json: diverged)")
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _write_json(out_dir / "config.json", config.to_dict())
+        record = {
+            "space": {n: [d.prior, *(d.choices or (d.low, d.high))]
+                      for n, d in result.space.items()},
+            "population": result.population, "interval": result.interval,
+            "options": {**options, "perturb": list(perturb)},
+            "lineage": result.lineage.tolist(), "replaced": result.replaced.tolist(),
+            "hparams": {n: result.hparams[n].tolist() for n in names},
+            "fitness": [[None if not np.isfinite(v) else float(v) for v in row]
+                        for row in result.fitness],
+            "diverged": result.diverged.tolist(),
+            "summary": summary, "timing": {"pbt_s_including_compile": elapsed},
+        }
+        _write_json(out_dir / "pbt.json", record)
+        _write_npz(out_dir / "metrics.npz", dict(result.metrics))
+        png = _plot_pbt(out_dir, args.smooth)
+        print(f"wrote {out_dir}/config.json, pbt.json, metrics.npz and {png.name}")
+    if result.diverged[-1].all():
+        raise _Stop(3, "error: PBT diverged: every member went non-finite in the last segment")
+    return 0
+
+
+def _plot_pbt(run: Path, smoothing: int = 1) -> Path:
+    """Draws ``population.png`` of a pbt output dir from its files."""
+    import numpy as np
+
+    from purejaxppo.plots import plot_pbt
+
+    try:
+        config = json.loads((run / "config.json").read_text())
+        record = json.loads((run / "pbt.json").read_text())
+        with np.load(run / "metrics.npz") as data:
+            returns, steps = data["episode_return"], data["env_steps"]
+    except (OSError, ValueError, KeyError) as err:
+        raise CLIError(f"cannot read PBT results in {str(run)!r}: {err}") from err
+    if returns.ndim == 3:  # [population, seeds, updates]: one line per member
+        with np.errstate(all="ignore"):
+            import warnings
+
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                returns = np.nanmean(returns, axis=1)
+        steps = steps[:, 0]
+    steps = steps[0]
+    per_update = int(steps[0])
+    interval = int(record["interval"])
+    cuts = np.arange(len(record["lineage"]) + 1) * interval * per_update
+    edges = np.append(cuts, steps[-1])
+    hparams = {n: np.asarray(v) for n, v in record["hparams"].items()}
+    logs = tuple(n for n, spec in record["space"].items() if spec[0] == "loguniform")
+    path = run / "population.png"
+    best = record["summary"]["best"]
+    _atomic_write(path, lambda tmp: plot_pbt(
+        steps, returns, edges, hparams, tmp, title=f"PBT on {config.get('env_name', '')}",
+        log_fields=logs, best=best, smoothing=smoothing))
+    return path
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """``evaluate``: fresh episodes with a checkpoint's policy."""
     _check_positive("--episodes", args.episodes)
@@ -742,7 +908,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     run = Path(args.run)
     if not run.is_dir():
         raise CLIError(f"{args.run!r} is not a directory")
-    for path in _plot_run(run, args.smooth):
+    paths = ([_plot_pbt(run, args.smooth)] if (run / "pbt.json").exists()
+             else _plot_run(run, args.smooth))
+    for path in paths:
         print(f"wrote {path}")
     return 0
 
@@ -770,8 +938,8 @@ def cmd_presets(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "evaluate": cmd_evaluate, "plot": cmd_plot,
-             "presets": cmd_presets}
+_COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "pbt": cmd_pbt, "evaluate": cmd_evaluate,
+             "plot": cmd_plot, "presets": cmd_presets}
 
 
 def _is_closed_loop_error(error: BaseException | None) -> bool:

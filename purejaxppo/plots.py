@@ -193,3 +193,64 @@ def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     return _save(fig, plt, path)
+
+
+def plot_pbt(
+    env_steps: np.ndarray,
+    returns: np.ndarray,
+    segment_steps: np.ndarray,
+    hparams: dict[str, np.ndarray],
+    path: str | Path,
+    title: str = "",
+    *,
+    log_fields: tuple[str, ...] = (),
+    best: int | None = None,
+    smoothing: int = 1,
+) -> Path:
+    """Saves a PNG of a PBT population: every member's return curve, then the
+    schedule of each searched hyperparameter (one step line per member slot).
+
+    Args:
+      env_steps: ``[num_updates]`` env steps per member (x axis of the returns).
+      returns: ``[population, num_updates]`` episode returns per member slot.
+      segment_steps: ``[E + 2]`` env steps at the start of each segment and at the end.
+      hparams: ``{field: [E + 1, population]}`` value of each searched field per segment.
+      path: output PNG path.
+      title: title of the figure.
+      log_fields: fields drawn on a log axis (the log-uniform ones).
+      best: member slot drawn thick (the best at the end).
+      smoothing: moving average over this many updates for the return curves.
+    """
+    plt = _pyplot()
+    rows = 1 + len(hparams)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.6 * rows), dpi=100, sharex=True,
+                             squeeze=False)
+    axes = axes[:, 0]
+    x = np.asarray(env_steps)
+    returns = smooth(np.atleast_2d(np.asarray(returns, np.float64)), smoothing)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for p, row in enumerate(returns):
+        thick = p == best
+        axes[0].plot(x, row, color=colors[p % len(colors)], linewidth=2.2 if thick else 0.9,
+                     alpha=1.0 if thick else 0.6,
+                     label=f"member {p} (best)" if thick else None)
+    axes[0].set_ylabel("episode return")
+    axes[0].set_title(title)
+    axes[0].grid(alpha=0.3)
+    if best is not None:
+        axes[0].legend(loc="best", fontsize="small")
+    edges = np.asarray(segment_steps)
+    for ax, (name, values) in zip(axes[1:], hparams.items()):
+        values = np.asarray(values, np.float64)
+        for p in range(values.shape[1]):
+            ax.stairs(values[:, p], edges, color=colors[p % len(colors)],
+                      linewidth=2.2 if p == best else 0.9, alpha=1.0 if p == best else 0.6,
+                      baseline=None)
+        if name in log_fields:
+            ax.set_yscale("log")
+        ax.set_ylabel(name)
+        ax.grid(alpha=0.3)
+    axes[-1].set_xlabel("environment steps")
+    if x.size > 1:
+        axes[-1].set_xlim(float(min(x[0], edges[0])), float(x[-1]))
+    return _save(fig, plt, path)
