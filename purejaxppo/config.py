@@ -23,6 +23,8 @@ from typing import Any
 import jax.numpy as jnp
 from flax import struct
 
+from purejaxppo.losses import KL_BETA_MAX, KL_BETA_MIN
+
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 TORSOS = ("mlp", "cnn")
 OBJECTIVES = ("clip", "kl_penalty")
@@ -105,7 +107,9 @@ class PPOConfig:
       norm_adv: normalize advantages per minibatch.
       objective: ``"clip"`` (clipped surrogate) or ``"kl_penalty"`` (adaptive KL).
       kl_target: d_targ of the adaptive-KL objective (traced).
-      kl_beta_init: initial KL penalty coefficient beta (traced).
+      kl_beta_init: initial KL penalty coefficient beta (traced). With
+        ``objective="kl_penalty"`` it must lie in [1e-6, 1e6], the range the adapted
+        beta is kept in (``purejaxppo.losses.adapt_kl_beta``).
       activation: hidden activation, one of :data:`ACTIVATIONS`.
       hidden_sizes: hidden layer widths of both actor and critic (static).
       torso: ``"mlp"`` (the observation goes straight into the MLP) or ``"cnn"``
@@ -356,6 +360,12 @@ def _validate(c: PPOConfig) -> None:
         raise ValueError(f"unknown activation {c.activation!r}; allowed: {list(ACTIVATIONS)}")
     if c.objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {c.objective!r}; allowed: {list(OBJECTIVES)}")
+    if c.objective == "kl_penalty" and not KL_BETA_MIN <= c.kl_beta_init <= KL_BETA_MAX:
+        raise ValueError(
+            f"objective='kl_penalty' needs kl_beta_init in [{KL_BETA_MIN:g}, "
+            f"{KL_BETA_MAX:g}] (the range the adaptive beta is kept in; at 0 the KL "
+            f"penalty is off for good), got {c.kl_beta_init!r}"
+        )
     if (
         not isinstance(c.hidden_sizes, tuple)
         or not c.hidden_sizes

@@ -134,6 +134,23 @@ def test_kl_penalty_objective_adapts_beta():
     assert np.all(np.isfinite(np.asarray(out.metrics["policy_loss"])))
 
 
+def test_kl_beta_never_dies_in_a_long_low_kl_run():
+    """The reported scenario's shape, with the real trainer on a small budget: a KL far
+    below d_targ / 1.5 at every update halved beta to exactly 0.0 after ~150 updates
+    (and 0 * 2 = 0 for ever after). Now beta stops at its floor and stays positive."""
+    from purejaxppo.losses import KL_BETA_MIN
+
+    config = PPOConfig(total_timesteps=32 * 170, num_envs=4, num_steps=8, update_epochs=1,
+                       num_minibatches=1, objective="kl_penalty", kl_target=1.0)
+    out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
+    beta = np.asarray(out.metrics["kl_beta"])  # beta each update started with
+    assert beta.shape == (170,) and beta[0] == 1.0
+    assert np.all(beta > 0.0) and float(out.state.kl_beta) == np.float32(KL_BETA_MIN)
+    np.testing.assert_array_equal(beta[:20], np.float32(0.5) ** np.arange(20))
+    assert np.all(beta[20:] == np.float32(KL_BETA_MIN))
+    assert np.all(np.isfinite(np.asarray(out.metrics["policy_loss"])))
+
+
 def test_unclipped_value_loss_and_no_adv_norm_paths_run():
     config = PPOConfig(total_timesteps=1024, clip_vloss=False, norm_adv=False, anneal_lr=False)
     out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
