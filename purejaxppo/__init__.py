@@ -29,6 +29,7 @@ from purejaxppo.train import (
     Trainer,
     TrainOutput,
     TrainState,
+    env_steps,
     make_train,
     make_trainer,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "Trainer",
     "compute_gae",
     "env_names",
+    "env_steps",
     "make_env",
     "make_train",
     "make_trainer",

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from envs_for_tests import ConstantTruncatingEnv, Params
 
-from purejaxppo import METRIC_NAMES, PPOConfig, make_env, make_train, make_trainer, wrap_gymnax
+from purejaxppo import (METRIC_NAMES, PPOConfig, env_steps, make_env, make_train, make_trainer,
+                        wrap_gymnax)
 from purejaxppo.rollout import collect_rollout
 
 SMALL = PPOConfig(total_timesteps=512 * 6)
@@ -22,10 +23,14 @@ def test_metrics_shapes_and_exact_step_counts(small_train):
     assert set(out.metrics) == set(METRIC_NAMES)
     for name, value in out.metrics.items():
         assert value.shape == (SMALL.num_updates,), name
-    np.testing.assert_array_equal(
-        np.asarray(out.metrics["env_steps"]), SMALL.batch_size * np.arange(1, 7)
-    )
-    assert int(out.state.env_steps) == SMALL.steps_trained == 3072
+    # The counts a run reports: the same numbers as the former int32 env-step
+    # counter, now exact int64 derived from the int32 update counter.
+    assert out.metrics["update_step"].dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(out.metrics["update_step"]), np.arange(1, 7))
+    steps = out.env_steps(SMALL)
+    assert steps.dtype == np.int64
+    np.testing.assert_array_equal(steps, SMALL.batch_size * np.arange(1, 7))
+    assert int(env_steps(SMALL, out.state.update_step)) == SMALL.steps_trained == 3072
     assert int(out.state.update_step) == SMALL.num_updates
     for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "explained_variance"):
         assert np.all(np.isfinite(np.asarray(out.metrics[name]))), name
