@@ -37,6 +37,9 @@ def test_runs_past_2_to_the_31_steps_are_accepted_and_counted_exactly():
     with pytest.raises(ValueError, match=r"needs 4000000000 updates of num_envs \* num_steps "
                                          r"= 1 steps; at most 2147483647 updates.*at least 2"):
         PPOConfig(total_timesteps=4_000_000_000, num_envs=1, num_steps=1, num_minibatches=1)
+    # Host counts are int64: a run must fit in 2^63 - 1 steps.
+    with pytest.raises(ValueError, match=r"at most 9223372036854775807 env steps per run"):
+        PPOConfig(total_timesteps=2**63, num_envs=2**32, num_steps=4, num_minibatches=1)
 
 
 def test_env_steps_are_exact_int64_at_any_count():
