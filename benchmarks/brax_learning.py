@@ -74,7 +74,7 @@ def run_one(config: PPOConfig, seeds: int, seed: int) -> dict[str, Any]:
     out = compiled(keys)
     returns = np.asarray(jax.block_until_ready(out.metrics["episode_return"]))
     run_s = time.perf_counter() - t0
-    steps = np.asarray(out.metrics["env_steps"])[0]
+    steps = out.env_steps(config)[0]
     final = returns[:, -1]
     with np.errstate(all="ignore"):
         curve_mean = np.nanmean(np.where(np.isfinite(returns), returns, np.nan), axis=0)

@@ -238,7 +238,7 @@ def run_entry(config: PPOConfig, seeds: int, key: int = 0) -> dict[str, Any]:
     out = jax.block_until_ready(compiled(keys))
     run_s = time.perf_counter() - t0
     returns = np.asarray(out.metrics["episode_return"], np.float64)  # [seeds, updates]
-    env_steps = np.asarray(out.metrics["env_steps"])[0]
+    env_steps = out.env_steps(config)[0]
     final = returns[:, -1]
     lo, hi = bootstrap_ci(final)
     return {

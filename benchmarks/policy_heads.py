@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         step = max(1, returns.shape[1] // 10)
         results[head] = {
             "final": returns[:, -1].tolist(),
-            "curve_env_steps": np.asarray(out.metrics["env_steps"])[0, ::step].tolist(),
+            "curve_env_steps": out.env_steps(config)[0, ::step].tolist(),
             "curve": [[None if not np.isfinite(v) else float(v) for v in row]
                       for row in returns[:, ::step]],
             "wall_s_incl_compile": time.perf_counter() - t0,

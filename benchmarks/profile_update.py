@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 
 from purejaxppo import PPOConfig, make_train, make_trainer
+from purejaxppo.distributions import Categorical, sample_for_rollout
 from purejaxppo.rollout import collect_rollout
 from purejaxppo.update import Batch, random_permutation, run_epochs
 
@@ -75,8 +76,9 @@ def build(config: PPOConfig) -> dict:
         kb = jax.random.split(key, 3)
         obs = jax.random.normal(kb[0], (b, env.obs_dim))
         dist = nets.policy(state.params, obs)
-        action = dist.sample(kb[1])
-        batch = Batch(obs, action, dist.log_prob(action), jnp.zeros(b),
+        shape = dist.logits.shape if isinstance(dist, Categorical) else dist.mean.shape
+        action, _, log_prob = sample_for_rollout(dist, dist.noise(kb[1], shape))
+        batch = Batch(obs, action, log_prob, jnp.zeros(b),
                       jax.random.normal(kb[2], (b,)), jnp.ones(b), None)
 
         def body(carry, k):

@@ -110,7 +110,7 @@ def walkthrough() -> nbformat.NotebookNode:
             "keys = jax.random.split(jax.random.PRNGKey(42), num_seeds)\n"
             "outs = jax.block_until_ready(jax.jit(jax.vmap(train))(keys))\n"
             "returns = np.asarray(outs.metrics[\"episode_return\"])   # [seeds, updates]\n"
-            "steps = np.asarray(outs.metrics[\"env_steps\"])[0]\n"
+            "steps = outs.env_steps(config)[0]   # exact env steps after each update (int64)\n"
             "print(returns.shape, \"final returns:\", returns[:, -1].round(1))"
         ),
         new_code_cell(
@@ -250,7 +250,7 @@ def continuous() -> nbformat.NotebookNode:
         new_code_cell(
             "print(\"obs mean:\", np.asarray(outs.state.obs_rms.mean[0]).round(3))\n"
             "fig, ax = plt.subplots(figsize=(6, 3.5))\n"
-            "ax.plot(np.asarray(outs.metrics[\"env_steps\"])[0], returns.T, alpha=0.6)\n"
+            "ax.plot(outs.env_steps(config)[0], returns.T, alpha=0.6)\n"
             "ax.set(xlabel=\"env steps\", ylabel=\"episode return\", title=config.env_name)\n"
             "ax.grid(alpha=0.3)\nplt.show()"
         ),
@@ -333,7 +333,7 @@ def memory() -> nbformat.NotebookNode:
         new_code_cell(
             "fig, ax = plt.subplots(figsize=(6, 3.5))\n"
             "for name, ret in curves.items():\n"
-            "    steps_axis = np.asarray(outs[name].metrics[\"env_steps\"])[0]\n"
+            "    steps_axis = outs[name].env_steps(configs[name])[0]\n"
             "    ax.plot(steps_axis, np.nanmean(ret, axis=0), label=name)\n"
             "ax.set_xlabel(\"env steps\")\nax.set_ylabel(\"episode return\")\n"
             "ax.set_title(\"MaskedCartPole-v1 (position and angle only)\")\nax.legend()\n"

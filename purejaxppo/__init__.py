@@ -30,6 +30,7 @@ from purejaxppo.train import (
     Trainer,
     TrainOutput,
     TrainState,
+    env_steps,
     make_train,
     make_trainer,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "Trainer",
     "compute_gae",
     "env_names",
+    "env_steps",
     "make_env",
     "make_train",
     "make_trainer",

@@ -4,10 +4,15 @@ A checkpoint directory holds one sub-directory per saved update step (``<dir>/<s
 managed by :class:`orbax.checkpoint.CheckpointManager`. Each step stores two items:
 
 * ``state``: the :class:`~purejaxppo.train.TrainState` pytree (parameters, optimizer
-  state, environment state, normalization statistics, KL beta, PRNG key, update and
-  env-step counters) and the metrics of the updates done so far;
+  state, environment state, normalization statistics, KL beta, PRNG key, the int32
+  update counter) and the metrics of the updates done so far;
 * ``meta``: JSON with the format version, the full config, the number of seeds (or
-  ``null`` for a single run), the update step and a SHA-256 checksum of every array.
+  ``null`` for a single run), the update step, the env steps (``update_step *
+  batch_size``, an exact integer at any count) and a SHA-256 checksum of every array.
+
+Format 2 (this version) has no env-step counter in the train state: the steps are
+derived from the update count (``purejaxppo.env_steps``). Checkpoints of format 1
+(an int32 env-step counter, runs below 2^31 steps) are refused with a clear error.
 
 Writes are atomic: orbax writes into a temporary directory and renames it only once
 everything is on disk, so a crash mid-write leaves no step directory that
@@ -32,7 +37,7 @@ import numpy as np
 from purejaxppo.config import PPOConfig
 from purejaxppo.train import TrainState, make_trainer
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _STATE_ITEM = "state"
 _META_ITEM = "meta"
 
@@ -56,6 +61,11 @@ class Checkpoint:
     num_seeds: int | None
     step: int
     path: Path
+
+    @property
+    def env_steps(self) -> int:
+        """Env steps done per run at this checkpoint (``step * batch_size``, exact)."""
+        return self.step * self.config.batch_size
 
 
 def _json_config(config: PPOConfig) -> dict[str, Any]:
@@ -164,6 +174,7 @@ def save_checkpoint(
         "config": _json_config(config),
         "num_seeds": num_seeds,
         "update_step": step,
+        "env_steps": step * config.batch_size,
         "metric_shapes": {k: [list(v.shape), str(v.dtype)] for k, v in metrics.items()},
         "checksum": _checksum(tree),
     }
@@ -318,8 +329,12 @@ def load_checkpoint(
                 f"{type(err).__name__})"
             ) from err
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
+            found = meta.get("format") if isinstance(meta, dict) else None
+            older = (" (format 1: written before step counts were derived from the "
+                     "update count; resume it with the purejaxppo version that wrote it, "
+                     "or retrain)" if found == 1 else "")
             raise ValueError(
-                f"checkpoint {where!r} has an unknown format; expected purejaxppo "
+                f"checkpoint {where!r} has an unknown format{older}; expected purejaxppo "
                 f"checkpoint format {FORMAT_VERSION}"
             )
         try:

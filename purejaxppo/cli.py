@@ -449,7 +449,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     from purejaxppo import guard
     from purejaxppo.loggers import make_logger
-    from purejaxppo.train import make_train
+    from purejaxppo.train import env_steps, make_train
 
     print(
         f"training {config.env_name}: {seeds} seed(s) x {config.steps_trained:,} env "
@@ -475,10 +475,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             from purejaxppo.loop import TrainingDiverged, TrainingInterrupted, train_in_chunks
 
             if ckpt is not None:
-                print(f"resuming from update {ckpt.step} ({ckpt.path})", flush=True)
+                print(f"resuming from update {ckpt.step}, {ckpt.env_steps:,} env steps "
+                      f"({ckpt.path})", flush=True)
 
             def callback(info: Any) -> None:
-                log(info.metrics, info.update_step - np.shape(info.metrics["env_steps"])[-1])
+                log(info.metrics, info.update_step - np.shape(info.metrics["update_step"])[-1])
 
             start = time.perf_counter()
             try:
@@ -552,6 +553,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             logger.close()
     metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
     final = metrics["episode_return"][:, -1]
+    steps = env_steps(config, metrics["update_step"])  # exact int64 at any count
 
     eval_means = None
     eval_summary = None
@@ -569,7 +571,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                         "policy": describe_policy(config, True),
                         "per_seed_mean": eval_means.tolist(), **summarize(eval_means)}
     if divergence is None:
-        _final_table(final, metrics["env_steps"][:, -1], eval_means)
+        _final_table(final, steps[:, -1], eval_means)
 
     if out_dir is not None:
         from purejaxppo.checkpoint import save_checkpoint
@@ -579,10 +581,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not chunked and divergence is None:
             save_checkpoint(ckpt_dir, config, out.state, metrics)
         _write_json(out_dir / "config.json", config.to_dict())
-        _write_npz(out_dir / "metrics.npz", metrics)
+        _write_npz(out_dir / "metrics.npz", {**metrics, "env_steps": steps})
         summary = {
             "env_name": config.env_name, "num_seeds": seeds, "seed": args.seed,
-            "env_steps": int(metrics["env_steps"][0, -1]),
+            "env_steps": int(steps[0, -1]),
             "final_return_per_seed": [float(v) for v in final],
             "final_return": summarize(final), "evaluation": eval_summary, "timing": timing,
             "diverged": None if divergence is None else {
@@ -672,6 +674,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                                                      grid.items()}, "points": result.points,
                                             "dims": list(result.dims)})
         arrays = dict(result.metrics)
+        arrays["env_steps"] = result.env_steps()
         arrays.update({f"grid__{k}": v for k, v in result.grid.items()})
         _write_npz(out_dir / "metrics.npz", arrays)
         summary["timing"] = {"sweep_s_including_compile": elapsed}

@@ -23,6 +23,8 @@ from typing import Any
 import jax.numpy as jnp
 from flax import struct
 
+from purejaxppo.losses import KL_BETA_MAX, KL_BETA_MIN
+
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 TORSOS = ("mlp", "cnn")
 OBJECTIVES = ("clip", "kl_penalty")
@@ -54,8 +56,10 @@ TRACED_FIELDS = (
     "log_std_init",
 )
 
-# int32 step counters inside the compiled program must not overflow.
-_MAX_TIMESTEPS = 2**31 - 1
+# The compiled program counts UPDATES in int32 (and lax.scan's trip count is int32);
+# env steps are derived from that count on the host as int64 (``train.env_steps``).
+_MAX_UPDATES = 2**31 - 1
+_MAX_ENV_STEPS = 2**63 - 1
 
 
 @struct.dataclass
@@ -85,13 +89,17 @@ class PPOConfig:
       total_timesteps: environment steps to train, summed over all envs. Training
         runs ``num_updates = ceil(total_timesteps / batch_size)`` updates, so the
         steps actually trained (``steps_trained``) are the smallest multiple of
-        ``batch_size`` that is >= ``total_timesteps``; never fewer than asked.
+        ``batch_size`` that is >= ``total_timesteps``; never fewer than asked. Any
+        count up to ``2^31 - 1`` updates per run (e.g. 1e12 steps with batches of
+        466 transitions or more); step counts are exact at any size.
       num_envs: parallel environments (static).
       num_steps: steps per environment per update (rollout length, static).
       update_epochs: K, passes over each batch (static).
       num_minibatches: minibatches per epoch; must divide ``num_envs * num_steps``.
       learning_rate: Adam step size (traced).
-      anneal_lr: linearly anneal the learning rate to 0 over the updates.
+      anneal_lr: anneal the learning rate linearly over the updates: update ``i``
+        (from 0) uses ``lr * (num_updates - i) / num_updates``, so the last one uses
+        ``lr / num_updates`` (as cleanrl).
       gamma: discount factor in [0, 1] (traced).
       gae_lambda: GAE lambda in [0, 1] (traced).
       clip_eps: PPO ratio clip epsilon (traced).
@@ -105,7 +113,9 @@ class PPOConfig:
       norm_adv: normalize advantages per minibatch.
       objective: ``"clip"`` (clipped surrogate) or ``"kl_penalty"`` (adaptive KL).
       kl_target: d_targ of the adaptive-KL objective (traced).
-      kl_beta_init: initial KL penalty coefficient beta (traced).
+      kl_beta_init: initial KL penalty coefficient beta (traced). With
+        ``objective="kl_penalty"`` it must lie in [1e-6, 1e6], the range the adapted
+        beta is kept in (``purejaxppo.losses.adapt_kl_beta``).
       activation: hidden activation, one of :data:`ACTIVATIONS`.
       hidden_sizes: hidden layer widths of both actor and critic (static).
       torso: ``"mlp"`` (the observation goes straight into the MLP) or ``"cnn"``
@@ -206,8 +216,9 @@ class PPOConfig:
 
     @property
     def num_updates(self) -> int:
-        """PPO iterations: ``ceil(total_timesteps / batch_size)``."""
-        return math.ceil(self.total_timesteps / self.batch_size)
+        """PPO iterations: ``ceil(total_timesteps / batch_size)`` (integer arithmetic,
+        exact at any size)."""
+        return -(-self.total_timesteps // self.batch_size)
 
     @property
     def steps_trained(self) -> int:
@@ -347,15 +358,28 @@ def _validate(c: PPOConfig) -> None:
             f"(num_envs * num_steps = {c.batch_size}); raise total_timesteps or shrink "
             "the batch"
         )
-    if c.steps_trained > _MAX_TIMESTEPS:
+    if c.num_updates > _MAX_UPDATES:
         raise ValueError(
-            f"total_timesteps = {c.total_timesteps} is too large: at most {_MAX_TIMESTEPS} "
-            "steps per run are supported (int32 step counters)"
+            f"total_timesteps = {c.total_timesteps} needs {c.num_updates} updates of "
+            f"num_envs * num_steps = {c.batch_size} steps; at most {_MAX_UPDATES} updates "
+            "per run are supported (int32 update counter): raise num_envs or num_steps "
+            f"to make batches of at least {-(-c.total_timesteps // _MAX_UPDATES)} steps"
+        )
+    if c.steps_trained > _MAX_ENV_STEPS:
+        raise ValueError(
+            f"total_timesteps = {c.total_timesteps} is too large: at most {_MAX_ENV_STEPS} "
+            "env steps per run (int64 step counts)"
         )
     if c.activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {c.activation!r}; allowed: {list(ACTIVATIONS)}")
     if c.objective not in OBJECTIVES:
         raise ValueError(f"unknown objective {c.objective!r}; allowed: {list(OBJECTIVES)}")
+    if c.objective == "kl_penalty" and not KL_BETA_MIN <= c.kl_beta_init <= KL_BETA_MAX:
+        raise ValueError(
+            f"objective='kl_penalty' needs kl_beta_init in [{KL_BETA_MIN:g}, "
+            f"{KL_BETA_MAX:g}] (the range the adaptive beta is kept in; at 0 the KL "
+            f"penalty is off for good), got {c.kl_beta_init!r}"
+        )
     if (
         not isinstance(c.hidden_sizes, tuple)
         or not c.hidden_sizes

@@ -59,7 +59,7 @@ from purejaxppo.sharding import (  # noqa: F401  (re-exported: the public API li
     shard_trainer,
     state_shardings,
 )
-from purejaxppo.train import make_train
+from purejaxppo.train import env_steps, make_train
 
 
 # ----------------------------------------------------------- jitted entry points
@@ -273,6 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "replicas_identical": identical,
         "final_episode_return": np.asarray(metrics["episode_return"])[..., -1].tolist(),
         "metrics": {k: np.asarray(v).tolist() for k, v in metrics.items()},
+        "env_steps": env_steps(config, np.asarray(metrics["update_step"])).tolist(),
     }
     if args.out is not None:
         out_dir = Path(args.out)

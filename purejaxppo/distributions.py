@@ -10,12 +10,19 @@ once. Every class has ``log_prob``, ``entropy``, ``mode``, ``kl`` and
   (shape ``[action_dim]``, broadcast) and a state-dependent one (shape of ``mean``,
   from :func:`softplus_log_std`).
 * :class:`TanhGaussian` squashes such a Gaussian into the action bounds.
+
+A rollout keeps, per step, the sample the update recomputes the log-probability of
+(:func:`sample_for_rollout`, :func:`log_prob_of_stored`): the action itself for the
+categorical and Gaussian heads, the PRE-squash sample ``u`` for the tanh-Gaussian
+(the env receives ``c + r tanh(u)``), whose log-probability is then exact at the
+sampled ``u`` even where ``tanh`` saturates and ``atanh`` of the action could not
+recover it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -169,8 +176,13 @@ class TanhGaussian:
     Bounds and numerics: ``tanh(u)`` is clipped to ``[-(1 - 1e-6), 1 - 1e-6]`` and the
     action to the open interval between ``low`` and ``high`` (one float32 ulp inside),
     so a sampled action lies STRICTLY inside the bounds even when ``tanh`` rounds to
-    +-1. ``log_prob(a)`` inverts the action actually taken, so the log-probability
-    stored in a rollout and the one recomputed in the update refer to the same action.
+    +-1. Where that clip acts (``|u| > ~7.25``) the action no longer determines ``u``,
+    and float32 ``atanh`` already loses precision for ``|u| > ~5``; so training never
+    inverts actions: the rollout stores the pre-squash sample ``u``
+    (:meth:`sample_pre_squash`) and the rollout and the update both evaluate
+    :meth:`log_prob_pre_squash` at it, exact at any ``|u|`` (brax does the same).
+    ``log_prob(a)`` (the density at a given action, via ``atanh``) remains for actions
+    from elsewhere.
 
     Entropy: there is no closed form. :meth:`entropy` returns
     :math:`H[a] = H[u] + \mathbb{E}_u\left[\sum_i \log r_i + \log(1 - \tanh^2 u_i)\right]`;
@@ -231,12 +243,25 @@ class TanhGaussian:
     def noise(key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         return jax.random.normal(key, shape)
 
-    def log_prob(self, action: jax.Array) -> jax.Array:
-        u = self.unsquash(action)
+    def sample_pre_squash(self, eps: jax.Array) -> jax.Array:
+        """The pre-squash sample ``u = mean + exp(log_std) * eps`` (the action is
+        :meth:`squash` of it)."""
+        return self._gaussian().sample_from_noise(eps)
+
+    def log_prob_pre_squash(self, u: jax.Array) -> jax.Array:
+        """``log pi(a)`` of the action ``a = c + r tanh(u)``, evaluated at ``u`` itself:
+        ``log N(u; mu, sigma) - sum_i [log r_i + log(1 - tanh^2 u_i)]``, with the
+        stable :func:`tanh_log_det_jacobian` (no ``atanh``, no edge clip), so it is exact
+        for any ``u``, including deep in saturation."""
         _, radius = self._center_radius()
         log_det = jnp.log(radius) + tanh_log_det_jacobian(u)
         shape = jnp.broadcast_shapes(log_det.shape, self.mean.shape)
         return self._gaussian().log_prob(u) - jnp.sum(jnp.broadcast_to(log_det, shape), axis=-1)
+
+    def log_prob(self, action: jax.Array) -> jax.Array:
+        """Log-density at an action, via ``u = atanh((a - c) / r)`` (edge-clipped, see
+        the class); training uses :meth:`log_prob_pre_squash` of the stored ``u``."""
+        return self.log_prob_pre_squash(self.unsquash(action))
 
     def entropy(self) -> jax.Array:
         """Gaussian entropy plus the Gauss-Hermite estimate of E[log|da/du|] (see class)."""
@@ -261,3 +286,34 @@ class TanhGaussian:
         KL divergence is invariant under a bijection applied to both distributions.
         """
         return self._gaussian().kl(other._gaussian())
+
+
+def sample_for_rollout(dist: Any, eps: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One sample from pre-drawn noise, as a rollout needs it.
+
+    Args:
+      dist: a :class:`Categorical`, :class:`DiagGaussian` or :class:`TanhGaussian`.
+      eps: noise from ``type(dist).noise`` (Gumbel for categorical, else standard
+        normal), shaped like the sample.
+
+    Returns:
+      ``(stored, env_action, log_prob)``. ``stored`` is what the rollout keeps for the
+      update (:func:`log_prob_of_stored` recomputes its log-probability): the action
+      itself for the categorical and Gaussian heads (``stored is env_action``), the
+      pre-squash sample ``u`` for the tanh-Gaussian, whose ``env_action`` is
+      ``c + r tanh(u)``. ``log_prob`` is ``log_prob_of_stored(dist, stored)``.
+    """
+    if isinstance(dist, TanhGaussian):
+        u = dist.sample_pre_squash(eps)
+        return u, dist.squash(u), dist.log_prob_pre_squash(u)
+    action = dist.sample_from_noise(eps)
+    return action, action, dist.log_prob(action)
+
+
+def log_prob_of_stored(dist: Any, stored: jax.Array) -> jax.Array:
+    """The log-probability of a sample kept by :func:`sample_for_rollout` under ``dist``
+    (``dist.log_prob`` of the action, or the tanh-Gaussian's
+    :meth:`TanhGaussian.log_prob_pre_squash` of ``u``)."""
+    if isinstance(dist, TanhGaussian):
+        return dist.log_prob_pre_squash(stored)
+    return dist.log_prob(stored)

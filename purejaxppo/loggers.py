@@ -2,7 +2,10 @@
 
 A logger receives the per-update metrics of a run (``{name: [(seeds,) updates]}``, as
 :func:`purejaxppo.train_in_chunks` hands them to its callback after every chunk) and
-writes every metric with the env steps as the x-axis:
+writes every metric with the env steps as the x-axis: exact integers at any count,
+taken from ``metrics["env_steps"]`` if present, else derived from the int32
+``metrics["update_step"]`` as ``update_step * batch_size`` in int64 (loggers built by
+:func:`make_logger` know the config's batch size).
 
 * ``csv`` (default, no extra dependency): ``<dir>/metrics.csv``, one row per update
   and seed with columns ``update, env_steps, seed`` and one per metric. Resuming a run
@@ -31,20 +34,31 @@ LOGGERS = ("csv", "tensorboard", "wandb")
 _EXTRA = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wandb")}
 
 
-def _per_run(metrics: Mapping[str, Any]) -> tuple[dict[str, np.ndarray], int]:
-    """Metrics as ``[seeds, updates]`` float arrays, and the number of updates."""
+# Step counters: the x-axis (and the CSV's own columns), not logged as metrics.
+_COUNTERS = ("env_steps", "update_step")
+
+
+def _per_run(metrics: Mapping[str, Any],
+             batch_size: int | None = None) -> tuple[dict[str, np.ndarray], int]:
+    """Metrics as ``[seeds, updates]`` arrays (with exact int64 ``env_steps``), and
+    the number of updates."""
     arrays = {k: np.asarray(v) for k, v in metrics.items()}
     arrays = {k: v[None] if v.ndim == 1 else v.reshape((-1, v.shape[-1]))
               for k, v in arrays.items()}
     if "env_steps" not in arrays:
-        raise ValueError("metrics must include env_steps (the x-axis of every logger)")
+        if "update_step" not in arrays or batch_size is None:
+            raise ValueError(
+                "metrics must include env_steps, or update_step for a logger that knows "
+                "the batch size (make_logger): the x-axis of every logger"
+            )
+        arrays["env_steps"] = arrays["update_step"].astype(np.int64) * np.int64(batch_size)
     return arrays, arrays["env_steps"].shape[-1]
 
 
 def _seed_means(arrays: dict[str, np.ndarray], i: int) -> dict[str, float]:
     out = {}
     for name, value in arrays.items():
-        if name == "env_steps":
+        if name in _COUNTERS:
             continue
         column = value[:, i].astype(np.float64)
         finite = column[~np.isnan(column)]
@@ -58,9 +72,11 @@ def _seed_means(arrays: dict[str, np.ndarray], i: int) -> dict[str, float]:
 class CSVLogger:
     """Appends one row per update and seed to ``<directory>/metrics.csv``."""
 
-    def __init__(self, directory: Path, names: list[str], start_update: int = 0) -> None:
+    def __init__(self, directory: Path, names: list[str], start_update: int = 0,
+                 batch_size: int | None = None) -> None:
         self.path = Path(directory) / "metrics.csv"
         self.names = list(names)
+        self.batch_size = batch_size
         header = ["update", "env_steps", "seed", *self.names]
         kept: list[list[str]] = []
         if start_update > 0 and self.path.exists():
@@ -77,7 +93,7 @@ class CSVLogger:
 
     def log(self, metrics: Mapping[str, Any], first_update: int) -> None:
         """Writes the updates ``first_update, first_update + 1, ...`` of ``metrics``."""
-        arrays, count = _per_run(metrics)
+        arrays, count = _per_run(metrics, self.batch_size)
         for i in range(count):
             for seed in range(arrays["env_steps"].shape[0]):
                 row = [first_update + i, int(arrays["env_steps"][seed, i]), seed]
@@ -99,15 +115,16 @@ def _cell(value: Any) -> str:
 class TensorBoardLogger:
     """Scalars in a TensorBoard event file under ``<directory>/tensorboard``."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, batch_size: int | None = None) -> None:
         from tensorboardX import SummaryWriter
 
+        self.batch_size = batch_size
         self.path = Path(directory) / "tensorboard"
         self._writer = SummaryWriter(logdir=str(self.path))
 
     def log(self, metrics: Mapping[str, Any], first_update: int) -> None:
         """Logs every metric (mean over seeds) at ``global_step = env_steps``."""
-        arrays, count = _per_run(metrics)
+        arrays, count = _per_run(metrics, self.batch_size)
         for i in range(count):
             step = int(arrays["env_steps"][0, i])
             for name, value in _seed_means(arrays, i).items():
@@ -122,9 +139,11 @@ class TensorBoardLogger:
 class WandbLogger:
     """A Weights & Biases run under ``<directory>/wandb`` (offline unless WANDB_MODE says)."""
 
-    def __init__(self, directory: Path, config: Mapping[str, Any], name: str | None) -> None:
+    def __init__(self, directory: Path, config: Mapping[str, Any], name: str | None,
+                 batch_size: int | None = None) -> None:
         import wandb
 
+        self.batch_size = batch_size
         self.path = Path(directory)
         self.path.mkdir(parents=True, exist_ok=True)
         mode = os.environ.get("WANDB_MODE") or "offline"
@@ -137,7 +156,7 @@ class WandbLogger:
 
     def log(self, metrics: Mapping[str, Any], first_update: int) -> None:
         """Logs every metric (mean over seeds) with ``step = env_steps``."""
-        arrays, count = _per_run(metrics)
+        arrays, count = _per_run(metrics, self.batch_size)
         for i in range(count):
             values = _seed_means(arrays, i)
             values["update"] = first_update + i
@@ -161,7 +180,8 @@ def make_logger(
     Args:
       kind: ``"csv"``, ``"tensorboard"`` or ``"wandb"``.
       directory: the run's output directory.
-      config: the :class:`~purejaxppo.PPOConfig` (recorded by wandb).
+      config: the :class:`~purejaxppo.PPOConfig` (recorded by wandb; its
+        ``batch_size`` turns ``metrics["update_step"]`` into env steps).
       start_update: the first update that will be logged (a resumed run's step).
       name: the run name shown by wandb.
 
@@ -184,8 +204,8 @@ def make_logger(
     if kind == "csv":
         from purejaxppo.train import METRIC_NAMES
 
-        names = [n for n in METRIC_NAMES if n != "env_steps"]
-        return CSVLogger(directory, names, start_update)
+        names = [n for n in METRIC_NAMES if n not in _COUNTERS]
+        return CSVLogger(directory, names, start_update, config.batch_size)
     if kind == "tensorboard":
-        return TensorBoardLogger(directory)
-    return WandbLogger(directory, config.to_dict(), name)
+        return TensorBoardLogger(directory, config.batch_size)
+    return WandbLogger(directory, config.to_dict(), name, config.batch_size)

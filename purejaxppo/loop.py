@@ -7,8 +7,9 @@ compiled ``lax.scan`` of ``chunk_updates`` updates (plus one shorter tail progra
 the chunk does not divide the run). Between calls it can update a progress bar, hand
 metrics to a callback and write checkpoints, and a run can resume from a checkpoint.
 
-The learning rate anneals by ``state.update_step / num_updates``, which lives in the
-train state, so the chunked run computes the same updates as the fused one.
+The learning rate anneals by ``state.update_step`` (``train.learning_rate_at``), which
+lives in the train state, so the chunked run computes the same updates as the fused
+one.
 
 Runs that go wrong stop loudly. After every chunk the non-finite guard
 (:mod:`purejaxppo.guard`) is read: at the first chunk in which any run's loss,

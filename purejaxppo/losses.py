@@ -51,16 +51,37 @@ def kl_penalty_surrogate(
     return -(jnp.exp(log_ratio) * advantages - beta * kl)
 
 
+# The adaptive-KL coefficient is kept in [KL_BETA_MIN, KL_BETA_MAX]. Halving without a
+# floor underflows to exactly 0.0 after ~150 updates with KL below target (e.g. the
+# default CartPole config: KL ~1e-4 against d_targ 0.01), and 0 * 2 = 0 never recovers;
+# the ceiling keeps a run whose KL stays high from overflowing to inf.
+KL_BETA_MIN = 1e-6
+KL_BETA_MAX = 1e6
+
+
 def adapt_kl_beta(
     beta: jax.Array, kl: jax.Array, kl_target: float | jax.Array
 ) -> jax.Array:
-    """Adaptive-KL rule of the PPO paper.
+    """Adaptive-KL rule of the PPO paper, with beta kept in a fixed range.
 
     ``beta / 2`` if ``kl < kl_target / 1.5``; ``beta * 2`` if ``kl > 1.5 * kl_target``;
-    unchanged otherwise.
+    unchanged otherwise; the result is then clamped to
+    ``[KL_BETA_MIN, KL_BETA_MAX] = [1e-6, 1e6]``. The floor keeps beta from
+    underflowing to 0 (from which doubling could never bring it back), so after any
+    number of updates with a small KL, beta doubles again as soon as the KL exceeds
+    ``1.5 * kl_target``; the ceiling keeps it finite.
+
+    Args:
+      beta: the current coefficient (float32 scalar).
+      kl: the mean KL(pi_old || pi_new) of the update just done.
+      kl_target: the target KL ``d_targ``.
+
+    Returns:
+      The coefficient for the next update, in ``[1e-6, 1e6]``.
     """
     beta = jnp.where(kl < kl_target / 1.5, beta * 0.5, beta)
-    return jnp.where(kl > kl_target * 1.5, beta * 2.0, beta)
+    beta = jnp.where(kl > kl_target * 1.5, beta * 2.0, beta)
+    return jnp.clip(beta, KL_BETA_MIN, KL_BETA_MAX)
 
 
 def value_loss(

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from purejaxppo.distributions import Categorical, DiagGaussian
+from purejaxppo.distributions import Categorical, DiagGaussian, sample_for_rollout
 from purejaxppo.envs.base import EnvAdapter, batch_step
 from purejaxppo.networks import Networks
 
@@ -20,8 +20,12 @@ class Transition(NamedTuple):
     """A time-major batch ``[T, num_envs, ...]``.
 
     ``obs`` are the observations the policy saw (normalized when observation
-    normalization is on); ``raw_obs`` / ``final_obs`` are unnormalized. ``dist`` holds
-    the behaviour policy's distribution (only kept for the KL-penalty objective).
+    normalization is on); ``raw_obs`` / ``final_obs`` are unnormalized. ``action`` is
+    the sample the update needs (``purejaxppo.distributions.sample_for_rollout``): the
+    action sent to the env, except for the tanh-Gaussian head, where it is the
+    pre-squash sample ``u`` (the env received ``c + r tanh(u)``) and ``log_prob`` is
+    exact at ``u``. ``dist`` holds the behaviour policy's distribution (only kept for
+    the KL-penalty objective).
 
     Policies with memory also keep (``None`` for feed-forward): ``value``, V(obs_t)
     computed with the carry obs_t saw; ``start``, the PRE-step episode start flags
@@ -175,8 +179,7 @@ def collect_rollout(
         else:
             start = mem[1]
             dist, value, core_carry = nets.step(params, mem[0], norm_obs, start)
-        action = dist.sample_from_noise(eps)
-        log_prob = dist.log_prob(action)
+        stored, action, log_prob = sample_for_rollout(dist, eps)
         res = step_env(keys, env_state, action)
         done = jnp.logical_or(res.terminated, res.truncated)
         ep_ret = ep_ret + res.reward
@@ -191,7 +194,7 @@ def collect_rollout(
         transition = Transition(
             obs=norm_obs,
             raw_obs=obs,
-            action=action,
+            action=stored,
             log_prob=log_prob,
             reward=res.reward,
             terminated=res.terminated,

@@ -27,7 +27,7 @@ import numpy as np
 from purejaxppo import guard
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo.stats import summarize
-from purejaxppo.train import make_train
+from purejaxppo.train import env_steps, make_train
 
 DIMS = ("point", "seed", "update")
 
@@ -61,6 +61,11 @@ class SweepResult:
     def num_seeds(self) -> int:
         """Seeds per point."""
         return int(self.metrics["episode_return"].shape[1])
+
+    def env_steps(self) -> np.ndarray:
+        """``[num_points, num_seeds, num_updates]`` exact env steps after each update
+        (int64, from ``metrics["update_step"]``; see :func:`purejaxppo.env_steps`)."""
+        return env_steps(self.config, self.metrics["update_step"])
 
     def final_returns(self) -> np.ndarray:
         """``[num_points, num_seeds]`` episode return after the last update."""

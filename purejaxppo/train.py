@@ -21,16 +21,23 @@ with V(final observation) computed from the carry after that step), and the upda
 replays whole sequences from their stored carries (``purejaxppo.update``). ``config.reward_scale`` multiplies the rewards used for training only;
 reported episode returns are always the raw ones.
 
+Step counts: the train state counts UPDATES in int32 (``update_step``) and the env
+steps are derived from it on the host, exactly, as Python / int64 numpy integers
+(:func:`env_steps`, ``update_step * batch_size``): runs may take any number of env
+steps up to 2^31 - 1 updates (:class:`PPOConfig` checks), without x64 in the
+compiled program.
+
 The pieces are also available separately (:func:`make_trainer`) for chunked
 training, checkpointing and sharding.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from purejaxppo import guard, losses, sharding
@@ -55,7 +62,7 @@ METRIC_NAMES = (
     "episode_return",
     "episode_length",
     "episodes_completed",
-    "env_steps",
+    "update_step",
     "policy_loss",
     "value_loss",
     "entropy",
@@ -86,8 +93,9 @@ class TrainState:
       reward_scaler: running return statistics (``None`` if not scaling rewards).
       kl_beta: adaptive KL coefficient (constant for the clip objective).
       rng: PRNG key for the next update.
-      update_step: updates done so far (int32).
-      env_steps: environment steps taken so far (int32, exact).
+      update_step: updates done so far (int32; at most ``2^31 - 1`` per run). The env
+        steps taken so far are ``update_step * batch_size``, exact on the host:
+        :func:`env_steps`.
       carry: the memory core's carry, leading axis ``num_envs`` (``()`` for a
         feed-forward policy).
       start: ``[num_envs]`` bool, true where ``obs`` is the first observation of an
@@ -108,7 +116,6 @@ class TrainState:
     kl_beta: jax.Array
     rng: jax.Array
     update_step: jax.Array
-    env_steps: jax.Array
     carry: Any = ()
     start: jax.Array | None = None
 
@@ -122,17 +129,96 @@ class TrainOutput:
       metrics: dict of arrays with leading axis ``num_updates`` (see
         :data:`METRIC_NAMES`); under ``vmap`` an extra leading axis per vmap.
         ``metrics["nonfinite"]`` is the :mod:`purejaxppo.guard` code of each update
-        (0: loss, gradients and parameters stayed finite).
+        (0: loss, gradients and parameters stayed finite). ``metrics["update_step"]``
+        (int32) counts the updates done after each update (1, 2, ...);
+        :meth:`env_steps` turns it into exact env-step counts.
     """
 
     state: TrainState
     metrics: dict[str, jax.Array]
+
+    def env_steps(self, config: PPOConfig) -> np.ndarray:
+        """Exact env steps after each update, ``metrics["update_step"] * batch_size``
+        as an int64 numpy array of the metrics' shape (host side; see
+        :func:`env_steps`)."""
+        return env_steps(config, self.metrics["update_step"])
 
     @property
     def first_nonfinite_update(self) -> jax.Array:
         """Index of the first update whose loss, gradients or parameters went
         non-finite, per run (shape: the vmapped axes), or ``-1`` for a finite run."""
         return guard.first_nonfinite(self.metrics["nonfinite"])
+
+
+def env_steps(config: PPOConfig, update_step: Any) -> np.ndarray:
+    """Exact env steps after ``update_step`` updates: ``update_step * batch_size``.
+
+    The compiled program counts updates in int32 (``TrainState.update_step``,
+    ``metrics["update_step"]``); this multiplies on the host in int64, so the counts
+    are exact at any run length (up to ``2^31 - 1`` updates; ``PPOConfig`` checks).
+
+    Args:
+      config: the run's configuration (its ``batch_size`` env steps per update).
+      update_step: update counts: an int, or an integer numpy / jax array of any
+        shape (e.g. ``out.state.update_step``, ``out.metrics["update_step"]``).
+
+    Returns:
+      An int64 numpy array of ``update_step``'s shape (0-d for a scalar; ``int(...)``
+      gives a Python int).
+
+    Raises:
+      ValueError: ``update_step`` is traced (call this outside ``jit``), not an
+        integer or negative.
+    """
+    if isinstance(update_step, jax.core.Tracer):
+        raise ValueError(
+            "env_steps works on concrete update counts on the host; inside a jitted "
+            "function use the int32 update_step (env steps = update_step * batch_size)"
+        )
+    dtype = getattr(update_step, "dtype", None)
+    integral = (isinstance(update_step, (int, np.integer)) if dtype is None
+                else np.issubdtype(dtype, np.integer))
+    if isinstance(update_step, bool) or not integral:
+        raise ValueError(f"update_step must hold integers, got {update_step!r}")
+    steps = np.asarray(update_step).astype(np.int64)
+    if np.any(steps < 0):
+        raise ValueError(f"update_step must be >= 0, got {update_step!r}")
+    return steps * np.int64(config.batch_size)
+
+
+def with_env_steps(config: PPOConfig, metrics: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``metrics`` as numpy arrays plus ``"env_steps"``: the exact int64 env steps after
+    each update (:func:`env_steps` of ``metrics["update_step"]``), e.g. for logging,
+    tables, plots and saved ``metrics.npz`` files.
+
+    Raises:
+      ValueError: ``metrics`` has no ``"update_step"``.
+    """
+    if "update_step" not in metrics:
+        raise ValueError(
+            f"metrics must include update_step to derive env_steps; got {sorted(metrics)}"
+        )
+    out = {k: np.asarray(v) for k, v in jax.device_get(dict(metrics)).items()}
+    out["env_steps"] = env_steps(config, out["update_step"])
+    return out
+
+
+def learning_rate_at(config: PPOConfig, learning_rate: Any, update_step: jax.Array) -> Any:
+    """The learning rate of the update that starts after ``update_step`` updates.
+
+    With ``anneal_lr`` it falls linearly, ``lr * (num_updates - update_step) /
+    num_updates``: ``lr`` at the first update and ``lr / num_updates`` at the last
+    (as cleanrl's ``1 - (iteration - 1) / num_iterations``; it reaches 0 only after
+    the run). The remaining update count is an exact int32 subtraction and the
+    fraction one float32 division of two (rounded) integers, so it is correct to a
+    few float32 ulps at any run length, including the last updates of runs longer
+    than 2^24 updates, where ``1 - update_step / num_updates`` in float32 would round
+    to 0 or worse.
+    """
+    if not config.anneal_lr:
+        return learning_rate
+    remaining = (jnp.int32(config.num_updates) - update_step).astype(jnp.float32)
+    return learning_rate * (remaining / jnp.float32(config.num_updates))
 
 
 class Trainer(NamedTuple):
@@ -197,7 +283,6 @@ def init_train_state(
         kl_beta=jnp.asarray(hp.kl_beta_init, jnp.float32),
         rng=rng,
         update_step=jnp.int32(0),
-        env_steps=jnp.int32(0),
         carry=nets.initial_carry(n) if nets.has_memory else (),
         start=jnp.ones((n,), bool) if nets.has_memory else None,
     )
@@ -373,11 +458,7 @@ def ppo_update(
             target=flat(targets),
             dist=jax.tree.map(flat, traj.dist),
         )
-    if config.anneal_lr:
-        frac = 1.0 - state.update_step.astype(jnp.float32) / config.num_updates
-        learning_rate = hp.learning_rate * frac
-    else:
-        learning_rate = hp.learning_rate
+    learning_rate = learning_rate_at(config, hp.learning_rate, state.update_step)
     params, opt_state, info = run_epochs(
         state.params, state.opt_state, batch, k_upd, learning_rate, hp, state.kl_beta,
         config, nets,
@@ -398,12 +479,12 @@ def ppo_update(
     last_length = jnp.where(
         count > 0, ep_stats.length_sum.astype(jnp.float32) / safe, state.last_length
     )
-    env_steps = state.env_steps + config.batch_size
+    update_step = state.update_step + 1
     metrics = {
         "episode_return": last_return,
         "episode_length": last_length,
         "episodes_completed": count,
-        "env_steps": env_steps,
+        "update_step": update_step,
         "policy_loss": info.policy_loss,
         "value_loss": info.value_loss,
         "entropy": info.entropy,
@@ -427,8 +508,7 @@ def ppo_update(
         reward_scaler=reward_scaler,
         kl_beta=kl_beta,
         rng=rng,
-        update_step=state.update_step + 1,
-        env_steps=env_steps,
+        update_step=update_step,
         carry=carry,
         start=start,
     )
@@ -515,7 +595,8 @@ def make_train(
       default ``config.hparams()``) carries the traced hyperparameters, so
       ``jax.vmap(train)(keys, hparams_batch)`` sweeps them in one compile. Training
       takes exactly ``config.steps_trained`` env steps (``total_timesteps`` rounded up
-      to whole batches), reported per update in ``metrics["env_steps"]``.
+      to whole batches); ``metrics["update_step"]`` counts the updates done after each
+      update, and ``out.env_steps(config)`` gives the exact env steps (int64).
 
     Raises:
       ValueError: on a bad config, environment or mesh (e.g. ``num_envs`` not

@@ -17,6 +17,7 @@ import optax
 
 from purejaxppo import guard, losses
 from purejaxppo.config import HParams, PPOConfig
+from purejaxppo.distributions import log_prob_of_stored
 from purejaxppo.networks import Networks
 
 
@@ -161,7 +162,7 @@ def ppo_loss(
         dist, value, _ = nets.unroll(params, mb.carry, mb.obs, mb.start)
     else:
         dist, value = nets.policy_and_value(params, mb.obs)
-    log_ratio = dist.log_prob(mb.action) - mb.log_prob
+    log_ratio = log_prob_of_stored(dist, mb.action) - mb.log_prob
     adv = mb.advantage
     if config.norm_adv:
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)

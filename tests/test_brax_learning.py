@@ -31,7 +31,7 @@ HOPPER_RANDOM_RETURN = 17.0  # uniform actions in [-1, 1], 32 episodes (measured
 def _train(config: PPOConfig, seeds: int):
     train = jax.jit(jax.vmap(make_train(config)))
     out = train(jax.random.split(jax.random.PRNGKey(0), seeds))
-    assert np.all(np.asarray(out.metrics["env_steps"])[:, -1] == config.steps_trained)
+    assert np.all(out.env_steps(config)[:, -1] == config.steps_trained)
     return out
 
 

@@ -1,5 +1,6 @@
 """Checkpoints: round trip, resume equivalence, corrupt files, config mismatch."""
 
+import json
 import shutil
 from pathlib import Path
 
@@ -63,9 +64,10 @@ def test_resume_gives_the_same_final_metrics(full_run):
 def test_chunked_matches_fused_train(full_run):
     out = full_run[0]
     fused = jax.jit(jax.vmap(make_train(CONFIG)))(jax.random.split(RNG, 2))
-    for name in ("episode_return", "env_steps", "learning_rate", "policy_loss"):
+    for name in ("episode_return", "update_step", "learning_rate", "policy_loss"):
         np.testing.assert_allclose(out.metrics[name], np.asarray(fused.metrics[name]),
                                    rtol=1e-4, atol=1e-6, err_msg=name)
+    np.testing.assert_array_equal(out.env_steps(CONFIG), fused.env_steps(CONFIG))
 
 
 def test_different_config_is_refused(full_run):
@@ -137,3 +139,18 @@ def test_bad_arguments_raise_value_error(full_run, tmp_path):
     with pytest.raises(ValueError, match="chunk_updates must be a positive integer"):
         train_in_chunks(CONFIG, RNG, chunk_updates=0)
     assert not any(tmp_path.iterdir())
+
+
+def test_format_1_checkpoints_are_refused_with_the_reason(full_run, tmp_path):
+    """Format 1 carried an int32 env-step counter in the train state; format 2 derives
+    the steps from the update count, so a format-1 state no longer fits."""
+    root = _copy_step(full_run[1], tmp_path)
+    meta_file = root / "6" / "meta" / "metadata"
+    meta = json.loads(meta_file.read_text())
+    assert meta["format"] == 2 and meta["env_steps"] == 6 * CONFIG.batch_size
+    meta["format"] = 1
+    meta_file.write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="unknown format \\(format 1: written before step "
+                                         "counts were derived.*expected purejaxppo "
+                                         "checkpoint format 2"):
+        load_checkpoint(root)

@@ -26,6 +26,11 @@ def test_train_prints_table_and_writes_outputs(tmp_path):
     assert config["total_timesteps"] == 2048
     metrics = np.load(tmp_path / "run" / "metrics.npz")
     assert metrics["episode_return"].shape == (2, 4)
+    # Exact env steps (int64, derived from the int32 update counts) next to them.
+    assert metrics["env_steps"].dtype == np.int64
+    np.testing.assert_array_equal(metrics["env_steps"], [[512, 1024, 1536, 2048]] * 2)
+    np.testing.assert_array_equal(metrics["update_step"], [[1, 2, 3, 4]] * 2)
+    assert [row[2] for row in lines if row and row[0] in ("0", "1")] == ["2,048"] * 2
     assert (tmp_path / "run" / "learning_curve.png").stat().st_size > 1000
 
 

@@ -84,6 +84,17 @@ def test_invalid_values_raise_value_error(field, value, match):
         PPOConfig(**{field: value})
 
 
+@pytest.mark.parametrize("beta", [0.0, 5e-7, 2e6])
+def test_kl_penalty_needs_kl_beta_init_in_the_adapted_range(beta):
+    with pytest.raises(ValueError, match=r"objective='kl_penalty' needs kl_beta_init in "
+                                         r"\[1e-06, 1e\+06\].*got " + repr(beta)):
+        PPOConfig(objective="kl_penalty", kl_beta_init=beta)
+    # The clip objective ignores beta: any finite value >= 0 is accepted there.
+    assert PPOConfig(kl_beta_init=beta).kl_beta_init == beta
+    for ok in (1e-6, 1e6):
+        assert PPOConfig(objective="kl_penalty", kl_beta_init=ok).kl_beta_init == ok
+
+
 def test_minibatches_must_divide_batch():
     with pytest.raises(ValueError, match="not divisible by num_minibatches = 3"):
         PPOConfig(num_envs=4, num_steps=128, num_minibatches=3)

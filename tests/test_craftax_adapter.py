@@ -58,7 +58,7 @@ def test_short_run():
         env_kwargs=(("max_timesteps", 5),),
     )
     out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
-    assert np.asarray(out.metrics["env_steps"]).tolist() == [32, 64]
+    assert out.env_steps(config).tolist() == [32, 64]
     assert np.all(np.isfinite(np.asarray(out.metrics["value_loss"])))
     # 5-step episodes: every env finished at least one episode in 8 steps.
     assert int(np.asarray(out.metrics["episodes_completed"])[0]) >= 4

@@ -44,4 +44,4 @@ def test_one_env_per_family_trains(name):
     config = PPOConfig(env_name=name, total_timesteps=8 * 16 * 2, num_envs=8, num_steps=16)
     out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
     assert np.all(np.isfinite(np.asarray(out.metrics["value_loss"])))
-    assert int(out.state.env_steps) == 256
+    assert int(out.state.update_step) * config.batch_size == 256

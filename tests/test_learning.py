@@ -14,7 +14,7 @@ from purejaxppo import PPOConfig, make_train
 def final_returns(config: PPOConfig, seeds: int, key: int = 0) -> np.ndarray:
     train = jax.jit(jax.vmap(make_train(config)))
     out = train(jax.random.split(jax.random.PRNGKey(key), seeds))
-    steps = np.asarray(out.metrics["env_steps"])
+    steps = out.env_steps(config)
     assert np.all(steps[:, -1] == config.steps_trained)
     return np.asarray(out.metrics["episode_return"])[:, -1]
 
@@ -55,4 +55,4 @@ def test_minatar_breakout_trains():
     out = train(jax.random.PRNGKey(0))
     for name in ("policy_loss", "value_loss", "entropy"):
         assert np.all(np.isfinite(np.asarray(out.metrics[name]))), name
-    assert int(out.state.env_steps) == config.steps_trained
+    assert int(out.state.update_step) * config.batch_size == config.steps_trained

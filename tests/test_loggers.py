@@ -122,3 +122,25 @@ def test_wandb_offline_run_directory_reads_back(tmp_path, monkeypatch):
 def test_unknown_logger_is_a_value_error(tmp_path):
     with pytest.raises(ValueError, match="allowed"):
         make_logger("mlflow", tmp_path, CONFIG)
+
+
+def test_loggers_derive_exact_env_steps_from_update_counts(tmp_path):
+    """Metrics straight from training carry int32 ``update_step``; the x-axis is
+    ``update_step * batch_size`` in int64 (exact past 2^31), counters are not metrics."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from purejaxppo.loggers import CSVLogger
+
+    big = PPOConfig(total_timesteps=3_000_000_000)
+    chunk = _chunk(0, 2)
+    del chunk["env_steps"]
+    chunk["update_step"] = np.array([[4194305, 4194306]] * 2, np.int32)
+    logger = make_logger("tensorboard", tmp_path, big)
+    logger.log(chunk, 4194304)
+    logger.close()
+    acc = EventAccumulator(str(tmp_path / "tensorboard"))
+    acc.Reload()
+    assert [e.step for e in acc.Scalars("episode_return")] == [2**31 + 512, 2**31 + 1024]
+    assert "update_step" not in acc.Tags()["scalars"]
+    with pytest.raises(ValueError, match="env_steps, or update_step"):
+        CSVLogger(tmp_path / "plain", ["episode_return"]).log(chunk, 0)

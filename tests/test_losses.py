@@ -60,6 +60,32 @@ def test_kl_beta_adaptation_rule():
     assert float(losses.adapt_kl_beta(beta, jnp.float32(1.0), target)) == 2.0
 
 
+def test_kl_beta_is_kept_in_its_range_and_recovers_after_a_long_low_kl_stretch():
+    """300 updates with a tiny KL (the default CartPole KL is ~1e-4 against d_targ
+    0.01) halve beta down to its floor, never to 0; a KL above 1.5 d_targ then
+    doubles it again, and a long high-KL stretch stops at the ceiling."""
+    target = 0.01
+
+    def run(beta, kls):
+        return jax.lax.scan(
+            lambda b, kl: (losses.adapt_kl_beta(b, kl, target),) * 2, beta, kls
+        )[1]
+
+    low = np.asarray(jax.jit(run)(jnp.float32(1.0), jnp.full((300,), 1e-4, jnp.float32)))
+    assert np.all(low > 0.0)
+    floor = np.float32(losses.KL_BETA_MIN)
+    assert low.min() == floor == np.float32(1e-6)
+    # 2^-20 < 1e-6 < 2^-19: the floor is reached at the 20th halving and kept.
+    np.testing.assert_array_equal(low[:19], np.float32(0.5) ** np.arange(1, 20))
+    assert np.all(low[19:] == floor)
+    up = np.asarray(jax.jit(run)(jnp.float32(low[-1]), jnp.full((3,), 0.1, jnp.float32)))
+    np.testing.assert_array_equal(up, floor * np.float32([2.0, 4.0, 8.0]))
+    high = np.asarray(jax.jit(run)(jnp.float32(1.0), jnp.full((300,), 10.0, jnp.float32)))
+    assert np.all(np.isfinite(high)) and high.max() == np.float32(losses.KL_BETA_MAX)
+    down = float(losses.adapt_kl_beta(jnp.float32(high[-1]), jnp.float32(0.0), target))
+    assert down == np.float32(1e6) / 2
+
+
 def test_kl_penalty_loss_value_and_gradient():
     log_ratio = jnp.log(jnp.array([1.2, 0.8]))
     adv = jnp.array([1.0, -2.0])

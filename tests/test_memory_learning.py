@@ -25,7 +25,7 @@ from purejaxppo import PPOConfig, evaluate, make_train
 
 def _train(config: PPOConfig, seeds: int = 4):
     out = jax.jit(jax.vmap(make_train(config)))(jax.random.split(jax.random.PRNGKey(0), seeds))
-    steps = np.asarray(out.metrics["env_steps"])
+    steps = out.env_steps(config)
     assert np.all(steps[:, -1] == config.steps_trained)
     return out, np.asarray(out.metrics["episode_return"])[:, -1]
 

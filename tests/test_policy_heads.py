@@ -17,6 +17,7 @@ from purejaxppo.distributions import (
     DiagGaussian,
     TanhGaussian,
     inverse_softplus,
+    log_prob_of_stored,
     tanh_log_det_jacobian,
 )
 from purejaxppo.envs.base import ActionSpec
@@ -227,11 +228,86 @@ def test_rollout_stores_the_log_prob_of_the_action_taken():
                           state.obs, state.ep_return, state.ep_length,
                           jax.random.PRNGKey(1), 8, lambda o: o, False)
     traj = out[4]
-    action = np.asarray(traj.action)
+    dist = trainer.networks.policy(state.params, traj.obs)
+    # The rollout stores the pre-squash sample u; the env received c + r tanh(u).
+    action = np.asarray(dist.squash(traj.action))
     assert np.all(action > -2.0) and np.all(action < 2.0)  # Pendulum bounds, no clipping
-    again = trainer.networks.policy(state.params, traj.obs).log_prob(traj.action)
+    again = log_prob_of_stored(dist, traj.action)
     np.testing.assert_allclose(np.asarray(traj.log_prob), np.asarray(again), rtol=1e-5,
                                atol=1e-5)
+    # Away from saturation the stored u is the atanh of the action, and log_prob(a)
+    # gives the same value.
+    inside = np.abs(np.asarray(traj.action)) < 3.0
+    assert inside.all(axis=-1).any()
+    np.testing.assert_allclose(np.asarray(dist.log_prob(jnp.asarray(action)))[inside[..., 0]],
+                               np.asarray(traj.log_prob)[inside[..., 0]], rtol=1e-4, atol=1e-4)
+
+
+def _squashed_logpdf_at_u(u, m, s, low, high):
+    """Exact float64 log-density of a = c + r tanh(u) at the pre-squash u, with
+    log(1 - tanh^2 u) = -2 log cosh u (no cancellation at large |u| in float64)."""
+    r = 0.5 * (np.asarray(high) - np.asarray(low))
+    return np.sum(_normal_logpdf(u, m, s) - np.log(r) + 2.0 * np.log(np.cosh(u)), axis=-1)
+
+
+def test_saturated_samples_get_the_exact_log_prob_of_the_sampled_u():
+    """|u| > 8, where float32 tanh rounds to +-1 and the action is edge-clipped: the
+    stored sample is u itself, its log-prob matches a float64 reference at u (the
+    former atanh inversion gave the density at u = atanh(1 - 1e-6) ~ 7.25), and its
+    gradient is the Gaussian score at u."""
+    from purejaxppo.distributions import sample_for_rollout
+
+    mean = np.array([[9.0, -10.0], [8.5, 0.2], [-12.0, 11.0]], np.float32)
+    log_std = np.log(np.array([[0.3, 0.5], [0.4, 1.0], [1.0, 0.25]])).astype(np.float32)
+    eps = np.array([[0.5, -1.0], [0.3, 0.7], [-0.2, 1.5]], np.float32)
+    low, high = (-2.0, 0.0), (2.0, 1.0)
+    d = TanhGaussian(jnp.asarray(mean), jnp.asarray(log_std), low, high)
+    stored, env_action, logp = jax.jit(sample_for_rollout)(d, jnp.asarray(eps))
+    u = np.asarray(stored).astype(np.float64)
+    np.testing.assert_array_equal(np.asarray(stored), np.asarray(d.sample_pre_squash(eps)))
+    assert (np.abs(u) > 8.0).sum() == 5
+    # The env gets the squashed, rescaled action, strictly inside the bounds.
+    np.testing.assert_array_equal(np.asarray(env_action), np.asarray(d.squash(stored)))
+    assert np.all(np.asarray(env_action) > low) and np.all(np.asarray(env_action) < high)
+    m64, s64 = mean.astype(np.float64), np.exp(log_std.astype(np.float64))
+    expected = _squashed_logpdf_at_u(u, m64, s64, low, high)
+    np.testing.assert_allclose(np.asarray(logp), expected, rtol=1e-6, atol=1e-5)
+    # The update recomputes exactly the stored value.
+    np.testing.assert_array_equal(np.asarray(log_prob_of_stored(d, stored)), np.asarray(logp))
+    # Inverting the edge-clipped action instead is far off at these u.
+    inverted = np.asarray(d.log_prob(env_action))
+    assert np.all(np.abs(inverted - expected) > 1.0)
+    # d/dmean log pi = (u - mean) / sigma^2 at the sampled u.
+    grad = jax.grad(lambda m: jnp.sum(TanhGaussian(m, d.log_std, low, high)
+                                      .log_prob_pre_squash(stored)))(d.mean)
+    np.testing.assert_allclose(np.asarray(grad), (u - m64) / s64**2, rtol=1e-4, atol=1e-4)
+
+
+def test_rollout_sends_squashed_actions_and_stores_exact_pre_squash_log_probs():
+    """A wide tanh-Gaussian policy (std ~12) on an env whose reward is the first action
+    component as received: the env got c + r tanh(u) of every stored u, and every
+    stored log-prob, saturated or not, matches the float64 density at u."""
+    from purejaxppo.rollout import collect_rollout
+    from purejaxppo.train import make_trainer
+
+    env = _ActionIsReward()
+    config = PPOConfig(env_name="Pendulum-v1", num_envs=4, num_steps=16, total_timesteps=64,
+                       policy_head="tanh_gaussian", log_std_init=2.5)
+    trainer = make_trainer(config, env=env)
+    state = trainer.init(jax.random.PRNGKey(0), config.hparams())
+    out = collect_rollout(env, trainer.networks, state.params, state.env_state, state.obs,
+                          state.ep_return, state.ep_length, jax.random.PRNGKey(1), 16,
+                          lambda o: o, False)
+    traj = out[4]
+    u = np.asarray(traj.action).astype(np.float64)
+    assert (np.abs(u) > 8.0).sum() >= 20
+    dist = trainer.networks.policy(state.params, traj.obs)
+    np.testing.assert_array_equal(np.asarray(traj.reward),
+                                  np.asarray(dist.squash(traj.action))[..., 0])
+    m64 = np.asarray(dist.mean).astype(np.float64)
+    s64 = np.exp(np.asarray(dist.log_std).astype(np.float64))
+    expected = _squashed_logpdf_at_u(u, m64, s64, env.action_spec.low, env.action_spec.high)
+    np.testing.assert_allclose(np.asarray(traj.log_prob), expected, rtol=1e-5, atol=1e-4)
 
 
 class _ActionIsReward:

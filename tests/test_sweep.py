@@ -69,6 +69,9 @@ def test_sweep_compiles_once_with_named_axes(counted_sweep):
     assert result.metrics["episode_return"].shape == (2, 3, CONFIG.num_updates)
     np.testing.assert_array_equal(result.grid["learning_rate"], [1e-4, 2e-3])
     assert result.num_calls == 1
+    steps = result.env_steps()
+    assert steps.dtype == np.int64 and steps.shape == (2, 3, CONFIG.num_updates)
+    np.testing.assert_array_equal(steps, np.broadcast_to([512, 1024, 1536], (2, 3, 3)))
 
 
 def test_sweep_matches_each_point_run_separately(counted_sweep):

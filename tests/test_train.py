@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from envs_for_tests import ConstantTruncatingEnv, Params
 
-from purejaxppo import METRIC_NAMES, PPOConfig, make_env, make_train, make_trainer, wrap_gymnax
+from purejaxppo import (METRIC_NAMES, PPOConfig, env_steps, make_env, make_train, make_trainer,
+                        wrap_gymnax)
 from purejaxppo.rollout import collect_rollout
 
 SMALL = PPOConfig(total_timesteps=512 * 6)
@@ -22,10 +23,14 @@ def test_metrics_shapes_and_exact_step_counts(small_train):
     assert set(out.metrics) == set(METRIC_NAMES)
     for name, value in out.metrics.items():
         assert value.shape == (SMALL.num_updates,), name
-    np.testing.assert_array_equal(
-        np.asarray(out.metrics["env_steps"]), SMALL.batch_size * np.arange(1, 7)
-    )
-    assert int(out.state.env_steps) == SMALL.steps_trained == 3072
+    # The counts a run reports: the same numbers as the former int32 env-step
+    # counter, now exact int64 derived from the int32 update counter.
+    assert out.metrics["update_step"].dtype == jnp.int32
+    np.testing.assert_array_equal(np.asarray(out.metrics["update_step"]), np.arange(1, 7))
+    steps = out.env_steps(SMALL)
+    assert steps.dtype == np.int64
+    np.testing.assert_array_equal(steps, SMALL.batch_size * np.arange(1, 7))
+    assert int(env_steps(SMALL, out.state.update_step)) == SMALL.steps_trained == 3072
     assert int(out.state.update_step) == SMALL.num_updates
     for name in ("policy_loss", "value_loss", "entropy", "approx_kl", "explained_variance"):
         assert np.all(np.isfinite(np.asarray(out.metrics[name]))), name
@@ -131,6 +136,23 @@ def test_kl_penalty_objective_adapts_beta():
     ratios = beta[1:] / beta[:-1]
     assert set(np.round(ratios, 6)) <= {0.5, 1.0, 2.0}
     assert not np.all(ratios == 1.0)
+    assert np.all(np.isfinite(np.asarray(out.metrics["policy_loss"])))
+
+
+def test_kl_beta_never_dies_in_a_long_low_kl_run():
+    """The reported scenario's shape, with the real trainer on a small budget: a KL far
+    below d_targ / 1.5 at every update halved beta to exactly 0.0 after ~150 updates
+    (and 0 * 2 = 0 for ever after). Now beta stops at its floor and stays positive."""
+    from purejaxppo.losses import KL_BETA_MIN
+
+    config = PPOConfig(total_timesteps=32 * 170, num_envs=4, num_steps=8, update_epochs=1,
+                       num_minibatches=1, objective="kl_penalty", kl_target=1.0)
+    out = jax.jit(make_train(config))(jax.random.PRNGKey(0))
+    beta = np.asarray(out.metrics["kl_beta"])  # beta each update started with
+    assert beta.shape == (170,) and beta[0] == 1.0
+    assert np.all(beta > 0.0) and float(out.state.kl_beta) == np.float32(KL_BETA_MIN)
+    np.testing.assert_array_equal(beta[:20], np.float32(0.5) ** np.arange(20))
+    assert np.all(beta[20:] == np.float32(KL_BETA_MIN))
     assert np.all(np.isfinite(np.asarray(out.metrics["policy_loss"])))
 
 
