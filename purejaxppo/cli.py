@@ -779,7 +779,7 @@ def cmd_pbt(args: argparse.Namespace) -> int:
             "summary": summary, "timing": {"pbt_s_including_compile": elapsed},
         }
         _write_json(out_dir / "pbt.json", record)
-        _write_npz(out_dir / "metrics.npz", dict(result.metrics))
+        _write_npz(out_dir / "metrics.npz", {**result.metrics, "env_steps": result.env_steps()})
         png = _plot_pbt(out_dir, args.smooth)
         print(f"wrote {out_dir}/config.json, pbt.json, metrics.npz and {png.name}")
     if result.diverged[-1].all():

@@ -27,7 +27,7 @@ from purejaxppo.losses import KL_BETA_MAX, KL_BETA_MIN
 
 ACTIVATIONS = ("tanh", "relu", "elu", "gelu", "silu")
 TORSOS = ("mlp", "cnn")
-OBJECTIVES = ("clip", "kl_penalty")
+OBJECTIVES = ("clip", "kl_penalty", "kl_fixed", "none")
 MEMORY_TYPES = ("gru", "lstm", "mingru")
 POLICY_HEADS = ("gaussian", "gaussian_state_std", "tanh_gaussian")
 """Continuous-action policy heads (see ``purejaxppo.distributions``):
@@ -111,9 +111,13 @@ class PPOConfig:
       max_grad_norm: global gradient-norm clip (traced).
       adam_eps: Adam epsilon (traced).
       norm_adv: normalize advantages per minibatch.
-      objective: ``"clip"`` (clipped surrogate) or ``"kl_penalty"`` (adaptive KL).
+      objective: ``"clip"`` (clipped surrogate), ``"kl_penalty"`` (KL penalty with
+        the adaptive coefficient), ``"kl_fixed"`` (KL penalty with the constant
+        coefficient ``kl_beta_init``) or ``"none"`` (the bare surrogate ``r * A``:
+        no clipping, no penalty; the PPO paper's Table 1 baseline).
       kl_target: d_targ of the adaptive-KL objective (traced).
-      kl_beta_init: initial KL penalty coefficient beta (traced). With
+      kl_beta_init: initial KL penalty coefficient beta (traced; the constant beta
+        of ``objective="kl_fixed"``). With
         ``objective="kl_penalty"`` it must lie in [1e-6, 1e6], the range the adapted
         beta is kept in (``purejaxppo.losses.adapt_kl_beta``).
       activation: hidden activation, one of :data:`ACTIVATIONS`.

@@ -37,6 +37,15 @@ def clipped_surrogate(
     return -jnp.minimum(unclipped, clipped_)
 
 
+def surrogate(log_ratio: jax.Array, advantages: jax.Array) -> jax.Array:
+    """Per-sample negated surrogate without clipping or penalty: ``-r * A``.
+
+    The "no clipping or penalty" objective of the PPO paper's Table 1, ``L = E[r A]``
+    with ``r = exp(log_ratio)``: nothing keeps ``r`` near 1 over the K epochs.
+    """
+    return -jnp.exp(log_ratio) * advantages
+
+
 def kl_penalty_loss(
     log_ratio: jax.Array, advantages: jax.Array, kl: jax.Array, beta: float | jax.Array
 ) -> jax.Array:

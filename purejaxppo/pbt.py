@@ -58,7 +58,7 @@ from flax import struct
 
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo.evaluate import make_evaluate
-from purejaxppo.train import TrainState, make_trainer, run_updates
+from purejaxppo.train import TrainState, env_steps, make_trainer, run_updates
 
 PRIORS = ("loguniform", "uniform", "choice")
 FITNESS = ("episodes", "eval")
@@ -445,7 +445,13 @@ class PBTResult:
 
     @property
     def population(self) -> int:
+        """Members of the population."""
         return int(self.fitness.shape[1])
+
+    def env_steps(self) -> np.ndarray:
+        """Exact env steps of each member after each update, int64, the shape of
+        ``metrics["update_step"]`` (see :func:`purejaxppo.env_steps`)."""
+        return env_steps(self.config, self.metrics["update_step"])
 
     def best_hparams(self) -> dict[str, float]:
         """The best member's final values of the searched fields."""

@@ -91,7 +91,8 @@ class TrainState:
       last_length: likewise for episode length.
       obs_rms: running observation statistics (``None`` if not normalizing).
       reward_scaler: running return statistics (``None`` if not scaling rewards).
-      kl_beta: adaptive KL coefficient (constant for the clip objective).
+      kl_beta: KL penalty coefficient: adapted every update for
+        ``objective="kl_penalty"``, constant ``kl_beta_init`` otherwise.
       rng: PRNG key for the next update.
       update_step: updates done so far (int32; at most ``2^31 - 1`` per run). The env
         steps taken so far are ``update_step * batch_size``, exact on the host:
@@ -404,7 +405,7 @@ def ppo_update(
     key_impl = None if sharded else "auto"
     rng, k_roll, k_upd = jax.random.split(state.rng, 3)
     normalize = lambda o: _normalize_obs(config, state.obs_rms, o)  # noqa: E731
-    keep_dist = config.objective == "kl_penalty"
+    keep_dist = config.objective in ("kl_penalty", "kl_fixed")
     carry, start = state.carry, state.start
     if nets.has_memory:
         env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = (

@@ -168,7 +168,9 @@ def ppo_loss(
         adv = (adv - adv.mean()) / (adv.std() + 1e-8)
     if config.objective == "clip":
         pg = losses.clipped_surrogate(log_ratio, adv, hp.clip_eps)
-    else:
+    elif config.objective == "none":
+        pg = losses.surrogate(log_ratio, adv)
+    else:  # kl_penalty (adaptive beta) or kl_fixed (constant beta = kl_beta_init)
         pg = losses.kl_penalty_surrogate(log_ratio, adv, mb.dist.kl(dist), kl_beta)
     v_err = 0.5 * losses.value_error(value, mb.value, mb.target, config.clip_vloss,
                                      hp.vf_clip_eps)

@@ -39,7 +39,9 @@ def test_result_shapes_and_schedule(small_run) -> None:
     assert all(v.shape == (3, 4) for v in r.hparams.values())
     assert r.fitness.shape == (3, 4) and r.diverged.shape == (3, 4)
     assert all(v.shape == (4, 8) for v in r.metrics.values())
-    np.testing.assert_array_equal(r.metrics["env_steps"][:, -1], SMALL.steps_trained)
+    np.testing.assert_array_equal(r.metrics["update_step"][:, -1], 8)
+    assert r.env_steps().dtype == np.int64
+    np.testing.assert_array_equal(r.env_steps()[:, -1], SMALL.steps_trained)
     # exploit_fraction 0.25 of 4: exactly one member replaced at each exploit point,
     # by one of the best
     np.testing.assert_array_equal(r.replaced.sum(axis=1), [1, 1])
@@ -81,7 +83,7 @@ def test_exploit_copies_exactly_the_parents_learner() -> None:
     for field in _EXPLOITED:
         jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a)[parents], b),
                      getattr(plain.train, field), getattr(exploited.train, field))
-    for field in ("env_state", "obs", "ep_return", "rng", "update_step", "env_steps"):
+    for field in ("env_state", "obs", "ep_return", "rng", "update_step"):
         jax.tree.map(np.testing.assert_array_equal, getattr(plain.train, field),
                      getattr(exploited.train, field))
     # replaced members get new hyperparameters inside the bounds; the rest keep theirs
@@ -143,7 +145,7 @@ def test_population_of_one_equals_plain_train() -> None:
     # The same trajectories (returns, counts, learning rates exactly); the loss
     # diagnostics and parameters up to float reduction order (vmap over a population
     # of one reorders some sums).
-    for name in ("episode_return", "episode_length", "episodes_completed", "env_steps",
+    for name in ("episode_return", "episode_length", "episodes_completed", "update_step",
                  "learning_rate", "nonfinite"):
         np.testing.assert_array_equal(r.metrics[name][0], np.asarray(out.metrics[name]),
                                       err_msg=name)
