@@ -25,8 +25,9 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 DEFAULT_TIMESTEPS = 2048
 ENV_VAR = "PUREJAXPPO_DOC_TIMESTEPS"
@@ -71,7 +72,7 @@ def code_blocks(text: str) -> list[Block]:
             if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]}:
                 break
             line = lines[j]
-            body.append(line[len(indent):] if line.startswith(indent) else line.lstrip())
+            body.append(line[len(indent) :] if line.startswith(indent) else line.lstrip())
             j += 1
         else:
             raise ValueError(f"code block opened at line {i + 1} is never closed")
@@ -131,7 +132,7 @@ def run_source(blocks: list[Block], filename: str) -> None:
     namespace: dict[str, object] = {"__name__": "__main__"}
     for block in blocks:
         padded = "\n" * (block.line - 1) + block.code  # line numbers match the page
-        exec(compile(padded, filename, "exec"), namespace)  # noqa: S102
+        exec(compile(padded, filename, "exec"), namespace)
 
 
 def run_page(path: Path) -> None:
@@ -167,8 +168,7 @@ def main(argv: list[str]) -> int:
                     undo()
         except Exception:
             traceback.print_exc()
-            print(f"doc_blocks: a code block of {path} failed (traceback above)",
-                  file=sys.stderr)
+            print(f"doc_blocks: a code block of {path} failed (traceback above)", file=sys.stderr)
             return 1
         print(f"doc_blocks: {path}: ok", flush=True)
     return 0

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import doc_blocks  # noqa: E402
+import doc_blocks
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -43,7 +43,11 @@ def test_python_blocks_run(page, tmp_path):
         env.setdefault(doc_blocks.CACHE_VAR, os.path.join(env["PUREJAXPPO_CACHE_DIR"], "docs"))
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "doc_blocks.py"), str(page)],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert result.returncode == 0, (
         f"a Python block of {_rel(page)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-6000:]}"
@@ -52,9 +56,14 @@ def test_python_blocks_run(page, tmp_path):
 
 def test_the_pages_that_teach_have_runnable_blocks():
     names = {_rel(p) for p in RUNNABLE}
-    for must in ("README.md", "docs/getting-started.md", "docs/concepts/config.md",
-                 "docs/guides/sweeps.md", "docs/guides/checkpoints.md",
-                 "docs/guides/environments.md"):
+    for must in (
+        "README.md",
+        "docs/getting-started.md",
+        "docs/concepts/config.md",
+        "docs/guides/sweeps.md",
+        "docs/guides/checkpoints.md",
+        "docs/guides/environments.md",
+    ):
         assert must in names
 
 
@@ -82,9 +91,9 @@ def test_budget_cap_and_its_undo(monkeypatch):
     undo = doc_blocks.cap_timesteps(doc_blocks.doc_timesteps())
     try:
         assert PPOConfig(total_timesteps=500_000).total_timesteps == 4096
-        assert PPOConfig(total_timesteps=1000).total_timesteps == 1000   # under the cap
+        assert PPOConfig(total_timesteps=1000).total_timesteps == 1000  # under the cap
         big = PPOConfig(num_envs=64, num_steps=128, total_timesteps=10**6)
-        assert big.total_timesteps == 8192                                # one batch
+        assert big.total_timesteps == 8192  # one batch
         assert PPOConfig().replace(total_timesteps=10**6).total_timesteps == 4096
     finally:
         undo()
@@ -99,7 +108,10 @@ def test_a_failing_block_names_its_page_and_line(tmp_path):
     page.write_text("# p\n\n```python\nx = 1\n```\n\n```python\nassert x == 2, 'boom'\n```\n")
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / "doc_blocks.py"), str(page)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 1

@@ -26,7 +26,10 @@ def test_mkdocs_build_strict(tmp_path):
     site = tmp_path / "site"
     result = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**__import__("os").environ, "NO_MKDOCS_2_WARNING": "1"},
     )
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,7 +66,9 @@ def test_every_public_module_has_a_reference_page():
 def test_every_export_is_in_the_reference_index():
     index = (REFERENCE / "index.md").read_text()
     missing = [name for name in purejaxppo.__all__ if f"| `{name}` |" not in index]
-    assert not missing, f"names of purejaxppo.__all__ missing from docs/reference/index.md: {missing}"
+    assert not missing, (
+        f"names of purejaxppo.__all__ missing from docs/reference/index.md: {missing}"
+    )
 
 
 def test_every_page_is_in_the_nav():

@@ -54,9 +54,11 @@ def test_a_hand_edited_table_is_detected(tmp_path):
     edited = body.replace("500.0 [500.0, 500.0]", "499.0 [500.0, 500.0]")
     assert edited != body
     (tmp_path / "README.md").write_text(
-        f"# x\n<!-- report:learning-quick -->\n{edited}<!-- /report:learning-quick -->\n")
+        f"# x\n<!-- report:learning-quick -->\n{edited}<!-- /report:learning-quick -->\n"
+    )
     (tmp_path / "docs" / "page.md").write_text(
-        f"<!-- report:learning-quick -->\n{body}<!-- /report:learning-quick -->\n")
+        f"<!-- report:learning-quick -->\n{body}<!-- /report:learning-quick -->\n"
+    )
     assert report.check(tmp_path) == ["README.md: learning-quick"]
     assert report.write(tmp_path) == [tmp_path / "README.md"]
     assert report.check(tmp_path) == []
@@ -69,7 +71,8 @@ def test_unknown_or_unclosed_regions_are_errors():
     with pytest.raises(ValueError, match="no matching"):
         report.render_file("<!-- report:a -->\nold\n", rendered, "f.md")
     assert report.render_file("<!-- report:a -->\nold\n<!-- /report:a -->", rendered) == (
-        "<!-- report:a -->\nx\n<!-- /report:a -->")
+        "<!-- report:a -->\nx\n<!-- /report:a -->"
+    )
 
 
 def test_rendering_follows_the_json(tmp_path, monkeypatch):
