@@ -4,7 +4,8 @@
 #   make test    creates .venv, installs the `dev` extra (every env suite, loggers,
 #                docs and packaging tools), runs the whole test suite
 # Each install has its own stamp, so the two never undo each other: `make train` after
-# `make test` reinstalls nothing, and `make test` after `make train` adds the extras.
+# `make test` only re-links the package, and `make test` after `make train` adds the
+# extras. A stamp is redone when pyproject.toml changes.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
