@@ -226,7 +226,8 @@ def load_newest_intact(
     Args:
       path: a checkpoint root or a step directory.
       config: as for :func:`load_checkpoint`; a config mismatch is never skipped.
-      env, env_params: as for :func:`load_checkpoint`.
+      env: as for :func:`load_checkpoint`.
+      env_params: as for :func:`load_checkpoint`.
 
     Returns:
       ``(checkpoint, skipped)``: ``skipped`` holds one line per newer step that was
@@ -302,8 +303,9 @@ def load_checkpoint(
       path: a checkpoint root (the newest complete step is loaded) or a step directory.
       config: if given, the checkpoint must have been written with exactly this config.
       step: load this step instead of the newest (only with a root directory).
-      env, env_params: the custom environment the run was trained on, if any (see
+      env: the custom environment the run was trained on, if any (see
         :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of that environment, if any.
 
     Returns:
       The :class:`Checkpoint`.

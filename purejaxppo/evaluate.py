@@ -95,7 +95,8 @@ def make_evaluate(
       deterministic: act with the distribution's mode instead of sampling.
       max_steps: safety bound on steps per episode (episodes still running are
         reported with ``finished=False``).
-      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      env: a custom environment (see :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of ``env``.
 
     Returns:
       ``eval_fn(params, obs_rms, rng) -> EvalResult``; jit- and vmap-compatible.
@@ -172,7 +173,8 @@ def evaluate(
       num_episodes: episodes per run.
       deterministic: act with the mode of the policy distribution.
       max_steps: safety bound on episode length.
-      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      env: a custom environment (see :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of ``env``.
 
     Returns:
       :class:`EvalResult` with arrays ``[num_episodes]`` or ``[num_seeds, num_episodes]``.

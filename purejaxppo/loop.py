@@ -221,7 +221,8 @@ def train_in_chunks(
       progress: show a progress bar (rich) over updates.
       checkpoint_dir: where to save checkpoints; the final state is always saved there.
       checkpoint_every: also save whenever this many more updates are done.
-      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      env: a custom environment (see :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of ``env``.
       stop_on_nonfinite: stop at the first chunk in which a run went non-finite and
         raise :class:`TrainingDiverged` (after checkpointing the last finite state
         when ``checkpoint_dir`` is given). ``False``: train on regardless.
