@@ -644,6 +644,60 @@ def render_h200_phases() -> str:
     )
 
 
+# --------------------------------------------------------------- PBT and Table 1
+PBT_DIR = RESULTS / "pbt"
+TABLE1_DIR = RESULTS / "ppo_table1"
+
+
+def _iqm_ci(summary: dict[str, Any]) -> str:
+    if summary.get("iqm") is None:
+        return "n/a"
+    low, high = summary["iqm_ci"]
+    return f"{fmt_return(summary['iqm'])} [{fmt_return(low)}, {fmt_return(high)}]"
+
+
+def render_pbt_study() -> str:
+    """``benchmarks/pbt.py``: PBT vs random search per env (IQM and 95% CI over reps)."""
+    rows = []
+    for path in sorted(PBT_DIR.glob("pbt_*.json")):
+        r = _load(path)
+        for stat, label in (("best", "best member"), ("median", "population median")):
+            diff = r[f"paired_difference_{stat}"]
+            rows.append([
+                r["env"] if stat == "best" else "",
+                f"{r['reps']} x {r['population']} x {fmt_steps(r['steps_per_member'])}"
+                if stat == "best" else "",
+                label,
+                _iqm_ci(r["pbt"][stat]),
+                _iqm_ci(r["random_search"][stat]),
+                f"{diff['pbt_wins']} / {diff['ties']} / {r['reps'] - diff['pbt_wins'] - diff['ties']}",
+            ])
+    if not rows:
+        return "No PBT study has been run yet.\n"
+    return table(["env", "reps x population x steps", "final fitness of", "PBT: IQM [95% CI]",
+                  "random search: IQM [95% CI]", "PBT wins / ties / losses (paired)"], rows)
+
+
+def render_ppo_table1() -> str:
+    """``benchmarks/ppo_table1.py``: normalized scores per setting, next to the paper's."""
+    files = sorted(TABLE1_DIR.glob("*.json"))
+    if not files:
+        return "No Table 1 run has been made yet.\n"
+    tasks = [t for path in files for t in _load(path)["tasks"]]
+    names = [t["task"] for t in tasks]
+    rows = []
+    for i, row in enumerate(tasks[0]["rows"]):
+        setting = "-" if row["label"] == "no clipping or penalty" else f"{row['value']:g}"
+        per_task = [t["rows"][i]["normalized"] for t in tasks]
+        paper = _load(files[0])["table"][i]["paper"]
+        rows.append([row["label"], setting, *[f"{v:.2f}" for v in per_task],
+                     f"{np.mean(per_task):.2f}", f"{paper:.2f}"])
+    steps = fmt_steps(tasks[0]["steps_per_run"])
+    seeds = len(tasks[0]["rows"][0]["scores"])
+    return table(["objective", "setting", *[f"{n} ({steps}, {seeds} seeds)" for n in names],
+                  "mean here", "paper (7 MuJoCo tasks)"], rows)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
     "vs-purejaxrl": render_vs_purejaxrl,
     "vs-purejaxrl-headline": render_vs_purejaxrl_headline,
@@ -655,6 +709,8 @@ REGIONS: dict[str, Callable[[], str]] = {
     "h200-summary": render_h200_summary,
     "h200-throughput": render_h200_throughput,
     "h200-phases": render_h200_phases,
+    "pbt-study": render_pbt_study,
+    "ppo-table1": render_ppo_table1,
 }
 """Region name -> renderer (each returns Markdown ending in a newline)."""
 

@@ -407,3 +407,23 @@ def test_pbt_rescues_a_population_with_bad_learning_rates() -> None:
                                   random_search.hparams["learning_rate"][0])
     assert with_pbt.fitness[-1].min() >= 450.0, with_pbt.fitness[-1]
     assert np.median(random_search.fitness[-1]) <= 300.0, random_search.fitness[-1]
+
+
+def test_memory_policy_population() -> None:
+    # PBT only vmaps the trainer's update, so a recurrent policy runs unchanged; the
+    # exploit step copies the learner (parameters) and leaves the core's carry, which
+    # belongs to the member's own running episodes.
+    config = PPOConfig(env_name="MaskedCartPole-v1", total_timesteps=4 * 16 * 4, num_steps=16,
+                       num_minibatches=2, update_epochs=1, memory="gru", memory_size=8,
+                       hidden_sizes=(8,))
+    fns = make_pbt(config, 2, {"learning_rate": ("loguniform", 1e-4, 1e-2)}, 2,
+                   exploit_fraction=0.5)
+    state = jax.jit(fns.init)(jax.random.PRNGKey(0))
+    plain, _ = jax.jit(lambda s: fns.segment(s, 2, False))(state)
+    done, out = jax.jit(lambda s: fns.segment(s, 2, True))(state)
+    loser = int(np.flatnonzero(np.asarray(out.replaced))[0])
+    winner = int(np.asarray(out.parents)[loser])
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a)[winner], b[loser]),
+                 plain.train.params, done.train.params)
+    jax.tree.map(lambda a, b: np.testing.assert_array_equal(np.asarray(a)[loser], b[loser]),
+                 plain.train.carry, done.train.carry)
