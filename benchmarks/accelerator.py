@@ -62,7 +62,10 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 SECTIONS = ("cartpole_seeds", "spaceinvaders", "throughput", "brax_ant",
-            "compile_precision", "phases")
+            "compile_precision", "phases", "variants")
+DEFAULT_SECTIONS = SECTIONS[:-1]
+"""``--sections`` default: the measuring plan; ``variants`` (the tuning A/B) is asked
+for by name: ``--sections variants``."""
 
 # Every size of the plan, per plan. ``cap_s`` is each section's own time limit; the
 # plan's ``budget_s`` limits their sum (a section gets min(cap, budget left)).
@@ -83,6 +86,20 @@ PLANS: dict[str, dict[str, Any]] = {
                               "overrides": {"total_timesteps": 2_000_000}},
         "phases": {"envs": ("CartPole-v1", "Breakout-MinAtar"), "num_envs": 65536,
                    "repeats": 5, "cap_s": 60, "overrides": {}},
+        # The two small-batch runs that missed their targets, shortened; each switch
+        # compiled in this process and timed interleaved; each XLA flag set in a
+        # process of its own (flags are read when the backend starts).
+        "variants": {"configs": {
+                         "cartpole_2048": {"env": "CartPole-v1", "seeds": 2048,
+                                           "overrides": {"total_timesteps": 512 * 100}},
+                         "spaceinvaders_1": {"env": "SpaceInvaders-MinAtar", "seeds": 1,
+                                             "overrides": {"total_timesteps": 8192 * 200}}},
+                     "switches": ("baseline", "rollout_unroll8", "gae_unroll16",
+                                  "final_values_all"),
+                     "flags": {"cmdbuf_while": "--xla_gpu_enable_command_buffer=FUSION,"
+                               "CUBLAS,CUBLASLT,CUSTOM_CALL,CUDNN,CONDITIONAL,WHILE",
+                               "cmdbuf_off": "--xla_gpu_enable_command_buffer="},
+                     "repeats": 3, "cap_s": 300},
     },
     # The same plan at toy sizes: every code path, a few seconds per section on a
     # 2-core CPU (tests/test_accelerator.py).
@@ -117,6 +134,19 @@ PLANS: dict[str, dict[str, Any]] = {
                    "repeats": 1, "cap_s": 60,
                    "overrides": {"num_steps": 8, "num_minibatches": 2, "update_epochs": 1,
                                  "hidden_sizes": (16,)}},
+        "variants": {"configs": {
+                         "cartpole_2048": {"env": "CartPole-v1", "seeds": 2,
+                                           "overrides": {"total_timesteps": 128,
+                                                         "num_steps": 16,
+                                                         "num_minibatches": 2,
+                                                         "update_epochs": 1,
+                                                         "hidden_sizes": (8,)}}},
+                     # every switch is checked by tests/test_accelerator.py without
+                     # compiling; two are compiled here
+                     "switches": ("baseline", "rollout_unroll8"),
+                     # a CPU flag, so the per-process path runs on the CPU too
+                     "flags": {"cpu_fast_compile": "--xla_backend_optimization_level=0"},
+                     "repeats": 1, "cap_s": 120},
     },
 }
 
@@ -613,6 +643,101 @@ def section_phases(rec: Record, p: dict[str, Any]) -> None:
             f"{med['rollout'] * 1e3:.1f} ms, whole update {med['update'] * 1e3:.1f} ms")
 
 
+def _switch(name: str) -> Callable[[], Callable[[], None]]:
+    """A tuning switch of the trainer: applying it returns its undo function."""
+    import functools
+
+    import purejaxppo.train as train_mod
+    from purejaxppo.gae import compute_gae
+    from purejaxppo.rollout import collect_rollout
+
+    changes = {
+        "baseline": {},
+        # env steps per iteration of the rollout loop / time steps per GAE iteration
+        "rollout_unroll8": {"collect_rollout": functools.partial(collect_rollout, unroll=8)},
+        "gae_unroll16": {"compute_gae": functools.partial(compute_gae, unroll=16)},
+        # V(final obs) for every step in one pass instead of a while loop over the
+        # truncated ones (the loop is a CPU trick; on a GPU it is a host round trip)
+        "final_values_all": {"_TRUNCATED_ONLY_FINAL_VALUES": False},
+    }[name]
+
+    def apply() -> Callable[[], None]:
+        old = {k: getattr(train_mod, k) for k in changes}
+        for k, v in changes.items():
+            setattr(train_mod, k, v)
+        return lambda: [setattr(train_mod, k, v) for k, v in old.items()]
+
+    return apply
+
+
+def _time_variants(p: dict[str, Any], switches: tuple[str, ...]) -> dict[str, Any]:
+    """Compiles every (config, switch) in this process, then times them interleaved."""
+    import jax
+
+    from purejaxppo import make_train
+
+    out: dict[str, Any] = {}
+    for cname, c in p["configs"].items():
+        config = _config(c["env"], c["overrides"])
+        keys = _seed_keys(c["seeds"])
+        compiled, compile_s = {}, {}
+        for sw in switches:
+            undo = _switch(sw)()
+            try:
+                train = jax.vmap(make_train(config)) if c["seeds"] > 1 else make_train(config)
+                args = keys if c["seeds"] > 1 else keys[0]
+                exe, lo, co = _compile(jax.jit(train), args)
+            finally:
+                undo()
+            compiled[sw], compile_s[sw] = exe, lo + co
+        times: dict[str, list[float]] = {sw: [] for sw in switches}
+        for _ in range(p["repeats"]):
+            for sw in switches:
+                times[sw].append(_timed(compiled[sw], args)[0])
+        steps = c["seeds"] * config.steps_trained
+        base = statistics.median(times[switches[0]])
+        out[cname] = {
+            "env": config.env_name, "seeds": c["seeds"], "steps": steps,
+            "num_updates": config.num_updates, "compile_s": compile_s, "times_s": times,
+            "steps_per_s": {sw: steps / statistics.median(t) for sw, t in times.items()},
+            "speedup_vs_" + switches[0]: {sw: base / statistics.median(t)
+                                          for sw, t in times.items()},
+        }
+        log(f"variants: {cname}: " + ", ".join(
+            f"{sw} {steps / statistics.median(t) / 1e6:.2f}M/s" for sw, t in times.items()))
+    return out
+
+
+def section_variants(rec: Record, p: dict[str, Any]) -> None:
+    """Tuning A/B: trainer switches (one process) and XLA flag sets (one process each)."""
+    rec.data["sizes"] = {name: {"env": c["env"], "seeds": c["seeds"], **c["overrides"]}
+                         for name, c in p["configs"].items()}
+    rec.data["switches"] = _time_variants(p, tuple(p["switches"]))
+    for cname, r in rec.data["switches"].items():
+        rec.data["steps_per_s"][cname] = r["steps_per_s"]
+        rec.data["seconds"][cname] = {sw: statistics.median(t) for sw, t in r["times_s"].items()}
+    rec.save()
+    rec.data["flags"] = {}
+    for fname, flags in p["flags"].items():
+        env = {**os.environ, "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()}
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--plan", rec.data["plan"],
+               "--variants-probe", fname]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True,
+                             timeout=max(10, p["cap_s"] / 2))
+        line = (res.stdout.strip().splitlines() or [""])[-1]
+        if res.returncode != 0 or not line.startswith("{"):
+            rec.data["flags"][fname] = {"xla_flags": flags,
+                                        "error": (res.stderr or res.stdout)[-2000:]}
+            log(f"variants: flags {fname} FAILED: {(res.stderr or res.stdout)[-300:]}")
+        else:
+            rec.data["flags"][fname] = {"xla_flags": flags, **json.loads(line)}
+            for cname, r in rec.data["flags"][fname]["results"].items():
+                rec.data["steps_per_s"][f"{cname}@{fname}"] = r["steps_per_s"]["baseline"]
+                log(f"variants: {cname} with {fname}: "
+                    f"{r['steps_per_s']['baseline'] / 1e6:.2f}M/s")
+        rec.save()
+
+
 SECTION_FNS: dict[str, Callable[[Record, dict[str, Any]], None]] = {
     "cartpole_seeds": section_cartpole_seeds,
     "spaceinvaders": section_spaceinvaders,
@@ -620,6 +745,7 @@ SECTION_FNS: dict[str, Callable[[Record, dict[str, Any]], None]] = {
     "brax_ant": section_brax_ant,
     "compile_precision": section_compile_precision,
     "phases": section_phases,
+    "variants": section_variants,
 }
 
 
@@ -697,8 +823,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--plan", choices=sorted(PLANS), default="tiny")
     parser.add_argument("--out", default="results/accelerator")
-    parser.add_argument("--sections", nargs="+", default=list(SECTIONS),
-                        help=f"subset of {', '.join(SECTIONS)} (in plan order)")
+    parser.add_argument("--sections", nargs="+", default=list(DEFAULT_SECTIONS),
+                        help=f"subset of {', '.join(SECTIONS)} (in plan order; default: "
+                             "all but variants)")
     parser.add_argument("--budget", type=float, default=None,
                         help="total seconds for the plan (default: the plan's own)")
     parser.add_argument("--section", default=None, help=argparse.SUPPRESS)
@@ -706,6 +833,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-seeds", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--cache-overrides", default="{}", help=argparse.SUPPRESS)
     parser.add_argument("--cache-out", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--variants-probe", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     unknown = [s for s in args.sections if s not in SECTIONS]
     if unknown:
@@ -716,6 +844,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.cache_probe:
         _cache_probe(args.cache_probe, args.cache_seeds, json.loads(args.cache_overrides),
                      args.cache_out)
+        return 0
+    if args.variants_probe:  # child of section_variants: baseline under this XLA_FLAGS
+        import jax
+
+        results = _time_variants(PLANS[args.plan]["variants"], ("baseline",))
+        print(json.dumps({"results": results, "backend": jax.default_backend()}))
         return 0
     if args.section:
         return run_section(args.section, args.plan, Path(args.out))

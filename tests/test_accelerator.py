@@ -53,10 +53,11 @@ def test_tiny_plan_runs_end_to_end(tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
     # every section announced itself with a timestamp as it went
-    for name in accelerator.SECTIONS:
+    for name in accelerator.DEFAULT_SECTIONS:
         assert re.search(rf"\[\d\d:\d\d:\d\d \+ *[\d.]+s\] === {name} ", res.stdout), name
+    assert not (tmp_path / "variants.json").exists()  # asked for by name only
     records = {}
-    for name in accelerator.SECTIONS:
+    for name in accelerator.DEFAULT_SECTIONS:
         data = json.loads((tmp_path / f"{name}.json").read_text())  # strict JSON
         records[name] = data
         assert data["section"] == name and data["plan"] == "tiny"
@@ -90,6 +91,41 @@ def test_tiny_plan_runs_end_to_end(tmp_path: Path) -> None:
     f = records["phases"]
     for env_name in f["sizes"]["envs"]:
         assert set(f["seconds"][env_name]) == {"env_only", "rollout", "update"}
+
+
+def test_variants_section_runs(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "XLA_FLAGS": "--xla_llvm_disable_expensive_passes=true"}
+    res = subprocess.run(
+        [sys.executable, str(SCRIPT), "--plan", "tiny", "--out", str(tmp_path),
+         "--sections", "variants"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=str(ROOT),
+    )
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-4000:]
+    data = json.loads((tmp_path / "variants.json").read_text())
+    assert data["complete"] and data["error"] is None
+    r = data["switches"]["cartpole_2048"]
+    assert set(r["steps_per_s"]) == {"baseline", "rollout_unroll8"}
+    assert r["speedup_vs_baseline"]["baseline"] == 1.0
+    probe = data["flags"]["cpu_fast_compile"]
+    assert "error" not in probe and probe["backend"] == "cpu"
+    assert probe["xla_flags"] == "--xla_backend_optimization_level=0"
+    assert probe["results"]["cartpole_2048"]["steps_per_s"]["baseline"] > 0
+
+
+def test_every_variant_switch_applies_and_undoes() -> None:
+    import purejaxppo.train as train_mod
+
+    before = {k: getattr(train_mod, k) for k in
+              ("collect_rollout", "compute_gae", "_TRUNCATED_ONLY_FINAL_VALUES")}
+    for name in accelerator.PLANS["h200"]["variants"]["switches"]:
+        undo = accelerator._switch(name)()
+        changed = {k for k, v in before.items() if getattr(train_mod, k) is not v}
+        assert len(changed) == (0 if name == "baseline" else 1), (name, changed)
+        undo()
+        assert all(getattr(train_mod, k) is v for k, v in before.items()), name
+    assert set(accelerator.PLANS["tiny"]["variants"]["switches"]) <= set(
+        accelerator.PLANS["h200"]["variants"]["switches"])
 
 
 def test_plan_refuses_bad_arguments(tmp_path: Path) -> None:
