@@ -38,13 +38,15 @@ _EXTRA = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wa
 _COUNTERS = ("env_steps", "update_step")
 
 
-def _per_run(metrics: Mapping[str, Any],
-             batch_size: int | None = None) -> tuple[dict[str, np.ndarray], int]:
+def _per_run(
+    metrics: Mapping[str, Any], batch_size: int | None = None
+) -> tuple[dict[str, np.ndarray], int]:
     """Metrics as ``[seeds, updates]`` arrays (with exact int64 ``env_steps``), and
     the number of updates."""
     arrays = {k: np.asarray(v) for k, v in metrics.items()}
-    arrays = {k: v[None] if v.ndim == 1 else v.reshape((-1, v.shape[-1]))
-              for k, v in arrays.items()}
+    arrays = {
+        k: v[None] if v.ndim == 1 else v.reshape((-1, v.shape[-1])) for k, v in arrays.items()
+    }
     if "env_steps" not in arrays:
         if "update_step" not in arrays or batch_size is None:
             raise ValueError(
@@ -72,8 +74,13 @@ def _seed_means(arrays: dict[str, np.ndarray], i: int) -> dict[str, float]:
 class CSVLogger:
     """Appends one row per update and seed to ``<directory>/metrics.csv``."""
 
-    def __init__(self, directory: Path, names: list[str], start_update: int = 0,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        names: list[str],
+        start_update: int = 0,
+        batch_size: int | None = None,
+    ) -> None:
         self.path = Path(directory) / "metrics.csv"
         self.names = list(names)
         self.batch_size = batch_size
@@ -139,8 +146,13 @@ class TensorBoardLogger:
 class WandbLogger:
     """A Weights & Biases run under ``<directory>/wandb`` (offline unless WANDB_MODE says)."""
 
-    def __init__(self, directory: Path, config: Mapping[str, Any], name: str | None,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Mapping[str, Any],
+        name: str | None,
+        batch_size: int | None = None,
+    ) -> None:
         import wandb
 
         self.batch_size = batch_size
@@ -150,8 +162,12 @@ class WandbLogger:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._run = wandb.init(
-                project=os.environ.get("WANDB_PROJECT") or "purejaxppo", name=name,
-                dir=str(self.path), mode=mode, config=dict(config), reinit="finish_previous",
+                project=os.environ.get("WANDB_PROJECT") or "purejaxppo",
+                name=name,
+                dir=str(self.path),
+                mode=mode,
+                config=dict(config),
+                reinit="finish_previous",
             )
 
     def log(self, metrics: Mapping[str, Any], first_update: int) -> None:

@@ -144,8 +144,13 @@ def _gru(size: int) -> Core:
         h = cell(p, _reset(h, reset), input_proj(p, x))
         return h, h
 
-    return Core(init, lambda n: jnp.zeros((n, size), jnp.float32), step,
-                _scan_unroll(cell, input_proj), size)
+    return Core(
+        init,
+        lambda n: jnp.zeros((n, size), jnp.float32),
+        step,
+        _scan_unroll(cell, input_proj),
+        size,
+    )
 
 
 # ----------------------------------------------------------------------------- LSTM

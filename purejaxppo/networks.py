@@ -124,10 +124,20 @@ def dense_dot(lhs, rhs, dimension_numbers, precision=None, preferred_element_typ
         and tuple(contract[1]) == (0,)
         and rhs.ndim == 2
     )
-    if (not plain or not _TRANSPOSED_WEIGHT_GRAD or rhs.shape[1] < _MIN_OUT
-            or rows > _MAX_ROWS or jax.default_backend() != "cpu"):
-        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                                   preferred_element_type=preferred_element_type)
+    if (
+        not plain
+        or not _TRANSPOSED_WEIGHT_GRAD
+        or rhs.shape[1] < _MIN_OUT
+        or rows > _MAX_ROWS
+        or jax.default_backend() != "cpu"
+    ):
+        return jax.lax.dot_general(
+            lhs,
+            rhs,
+            dimension_numbers,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+        )
     return _matmul(lhs, rhs)
 
 
@@ -158,8 +168,9 @@ class MLP(nn.Module):
         )(x)
 
 
-def init_mlps(key: jax.Array,
-              mlps: list[tuple[int, tuple[int, ...], int, float]]) -> list[dict[str, Any]]:
+def init_mlps(
+    key: jax.Array, mlps: list[tuple[int, tuple[int, ...], int, float]]
+) -> list[dict[str, Any]]:
     """Parameters of several :class:`MLP` s, all weights from one normal draw.
 
     Each result has the structure and the distribution of
@@ -189,9 +200,12 @@ def init_mlps(key: jax.Array,
     kernels = iter(orthogonal_many(key, shapes, scales))
     result = []
     for _, sizes, out_size, _ in mlps:
-        result.append({f"Dense_{i}": {"kernel": next(kernels),
-                                      "bias": jnp.zeros((width,), jnp.float32)}
-                       for i, width in enumerate(tuple(sizes) + (out_size,))})
+        result.append(
+            {
+                f"Dense_{i}": {"kernel": next(kernels), "bias": jnp.zeros((width,), jnp.float32)}
+                for i, width in enumerate(tuple(sizes) + (out_size,))
+            }
+        )
     return result
 
 
@@ -352,8 +366,15 @@ def make_networks(
             )
 
         def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
-            return CNN(obs_shape, tuple(cnn_channels), tuple(cnn_kernels),
-                       tuple(sizes), out_size, scale, activation)
+            return CNN(
+                obs_shape,
+                tuple(cnn_channels),
+                tuple(cnn_kernels),
+                tuple(sizes),
+                out_size,
+                scale,
+                activation,
+            )
     else:
 
         def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
@@ -367,13 +388,15 @@ def make_networks(
     masked = bool(getattr(action_spec, "masked", False)) and discrete
     num_actions = action_spec.num_actions
 
-    def head_params(params: dict[str, Any], key: jax.Array, in_dim: int,
-                    log_std0: Any) -> dict[str, Any]:
+    def head_params(
+        params: dict[str, Any], key: jax.Array, in_dim: int, log_std0: Any
+    ) -> dict[str, Any]:
         log_std0 = log_std_init if log_std0 is None else log_std0
         if torso == "mlp" and _ONE_DRAW_INIT:
             params["actor"], params["critic"] = init_mlps(
-                key, [(in_dim, tuple(hidden_sizes), actor_out, 0.01),
-                      (in_dim, critic_sizes, 1, 1.0)])
+                key,
+                [(in_dim, tuple(hidden_sizes), actor_out, 0.01), (in_dim, critic_sizes, 1, 1.0)],
+            )
         else:
             k_actor, k_critic = jax.random.split(key)
             dummy = jnp.zeros((1, in_dim), jnp.float32)
@@ -421,9 +444,17 @@ def make_networks(
             dist, value = policy_and_value(params, obs)
             return dist, value, carry
 
-        return Networks(init, policy, value_fn, policy_and_value, action_spec,
-                        has_memory=False, initial_carry=lambda n: (), step=step,
-                        unroll=step)
+        return Networks(
+            init,
+            policy,
+            value_fn,
+            policy_and_value,
+            action_spec,
+            has_memory=False,
+            initial_carry=lambda n: (),
+            step=step,
+            unroll=step,
+        )
 
     from purejaxppo.memory import make_core
 
@@ -455,7 +486,13 @@ def make_networks(
         return policy_fn(params, hs, obs), value_fn(params, hs), carry
 
     return Networks(
-        init_memory, _memory_only("policy"), _memory_only("value"),
-        _memory_only("policy_and_value"), action_spec, has_memory=True,
-        initial_carry=core.initial_carry, step=memory_step, unroll=memory_unroll,
+        init_memory,
+        _memory_only("policy"),
+        _memory_only("value"),
+        _memory_only("policy_and_value"),
+        action_spec,
+        has_memory=True,
+        initial_carry=core.initial_carry,
+        step=memory_step,
+        unroll=memory_unroll,
     )

@@ -107,7 +107,9 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"cannot create compile cache directory {str(directory)!r}: {err}") from None
+        raise ValueError(
+            f"cannot create compile cache directory {str(directory)!r}: {err}"
+        ) from None
     _listen_to_cache_events()
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
@@ -115,8 +117,10 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     return directory
 
 
-_CACHE_EVENTS = {"/jax/compilation_cache/cache_hits": "hits",
-                 "/jax/compilation_cache/cache_misses": "misses"}
+_CACHE_EVENTS = {
+    "/jax/compilation_cache/cache_hits": "hits",
+    "/jax/compilation_cache/cache_misses": "misses",
+}
 _cache_counts = {"hits": 0, "misses": 0}
 _listening = False
 
@@ -149,8 +153,21 @@ def compile_cache_counts() -> dict[str, int]:
 PROGRAM_CACHE_FORMAT = 1
 """Bumped whenever the on-disk layout of :func:`cached_program` changes."""
 
-_PROGRAM_PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "gymnax", "brax", "mujoco",
-                     "mujoco-mjx", "jumanji", "craftax", "xminigrid", "playground")
+_PROGRAM_PACKAGES = (
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "numpy",
+    "gymnax",
+    "brax",
+    "mujoco",
+    "mujoco-mjx",
+    "jumanji",
+    "craftax",
+    "xminigrid",
+    "playground",
+)
 
 
 def _source_digest() -> str:
@@ -244,7 +261,11 @@ def cached_program(fn, args: tuple, description: object, directory=None):
         except Exception:  # noqa: BLE001 - a damaged entry is rebuilt below
             pass
         else:
-            return jax.jit(exported.call), lambda leaves: jax.tree.unflatten(out_tree, leaves), "disk"
+            return (
+                jax.jit(exported.call),
+                lambda leaves: jax.tree.unflatten(out_tree, leaves),
+                "disk",
+            )
     box: dict = {}
 
     def flat_fn(*a):

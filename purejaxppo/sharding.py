@@ -146,6 +146,7 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     its slice and the partitioner all-reduces the gradients. A batch axis that the
     device count does not divide is left to the partitioner (still correct).
     """
+
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         def sharded(params: Any, obs: jax.Array) -> Any:
             return fn(params, _constrain_batch(obs, mesh, data_axis))
@@ -163,11 +164,13 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
         for name in ("policy", "value", "policy_and_value")
         if callable(getattr(nets, name, None))
     }
-    changes.update({
-        name: wrap_memory(getattr(nets, name))
-        for name in ("step", "unroll")
-        if callable(getattr(nets, name, None))
-    })
+    changes.update(
+        {
+            name: wrap_memory(getattr(nets, name))
+            for name in ("step", "unroll")
+            if callable(getattr(nets, name, None))
+        }
+    )
     return nets._replace(**changes)
 
 

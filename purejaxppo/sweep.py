@@ -100,18 +100,25 @@ class SweepResult:
         rows = []
         for i, p in enumerate(self.points):
             bad = np.flatnonzero(first[i] >= 0)
-            rows.append({
-                "point": i, "params": dict(p),
-                "final_return": summarize(final[i][first[i] < 0], confidence),
-                "diverged": None if bad.size == 0 else {
-                    "seeds": bad.tolist(), "first_update": first[i][bad].tolist()},
-            })
-        ranked = [r for r in rows
-                  if r["final_return"]["iqm"] is not None and r["diverged"] is None]
+            rows.append(
+                {
+                    "point": i,
+                    "params": dict(p),
+                    "final_return": summarize(final[i][first[i] < 0], confidence),
+                    "diverged": None
+                    if bad.size == 0
+                    else {"seeds": bad.tolist(), "first_update": first[i][bad].tolist()},
+                }
+            )
+        ranked = [r for r in rows if r["final_return"]["iqm"] is not None and r["diverged"] is None]
         best = max(ranked, key=lambda r: r["final_return"]["iqm"]) if ranked else None
-        return {"dims": list(self.dims), "num_seeds": self.num_seeds, "points": rows,
-                "best": best,
-                "num_diverged_points": sum(r["diverged"] is not None for r in rows)}
+        return {
+            "dims": list(self.dims),
+            "num_seeds": self.num_seeds,
+            "points": rows,
+            "best": best,
+            "num_diverged_points": sum(r["diverged"] is not None for r in rows),
+        }
 
 
 def check_grid(config: PPOConfig, grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
@@ -188,7 +195,8 @@ def sweep(
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
     if max_runs_per_call is not None and (
-        isinstance(max_runs_per_call, bool) or not isinstance(max_runs_per_call, int)
+        isinstance(max_runs_per_call, bool)
+        or not isinstance(max_runs_per_call, int)
         or max_runs_per_call <= 0
     ):
         raise ValueError(
@@ -217,7 +225,7 @@ def sweep(
     compiled = jax.jit(sweep_batch).lower(*first).compile()
     outputs = []
     for call in range(num_calls):
-        part = jax.tree.map(lambda x: x[call * batch:(call + 1) * batch], (keys, hps))
+        part = jax.tree.map(lambda x: x[call * batch : (call + 1) * batch], (keys, hps))
         outputs.append(jax.device_get(compiled(*part)))
     metrics = {
         name: np.concatenate([o[name] for o in outputs])[:num_runs].reshape(
