@@ -26,8 +26,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from purejaxppo.config import PPOConfig, field_docs
 
@@ -792,7 +793,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     points = check_grid(config, grid)
     seeds = args.seeds or 1
     import jax
-    import numpy as np
 
     print(
         f"sweeping {config.env_name}: {len(points)} point(s) x {seeds} seed(s) x "

@@ -33,7 +33,8 @@ Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax

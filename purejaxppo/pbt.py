@@ -48,8 +48,9 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -912,16 +913,16 @@ def _run_segments(
 
 
 __all__ = [
+    "FITNESS",
     "PBT",
+    "PRIORS",
+    "Dimension",
     "PBTResult",
     "PBTState",
-    "Dimension",
-    "PRIORS",
-    "FITNESS",
     "check_space",
+    "choose_parents",
     "make_pbt",
     "member_keys",
     "pbt",
     "segment_fitness",
-    "choose_parents",
 ]

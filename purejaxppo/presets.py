@@ -56,8 +56,9 @@ presets whose note says "not measured here" are published starting points only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from purejaxppo.config import PPOConfig, field_names, register_presets
 

@@ -258,7 +258,7 @@ def cached_program(fn, args: tuple, description: object, directory=None):
         try:
             exported = export.deserialize(bytearray(program_file.read_bytes()))
             out_tree = pickle.loads(tree_file.read_bytes())
-        except Exception:  # noqa: BLE001 - a damaged entry is rebuilt below
+        except Exception:  # a damaged entry is rebuilt below
             pass
         else:
             return (
@@ -275,7 +275,7 @@ def cached_program(fn, args: tuple, description: object, directory=None):
     try:
         exported = export.export(jax.jit(flat_fn))(*args)
         blob = exported.serialize()
-    except Exception:  # noqa: BLE001 - not exportable: trace it the ordinary way
+    except Exception:  # not exportable: trace it the ordinary way
         return jax.jit(flat_fn), lambda leaves: jax.tree.unflatten(box["tree"], leaves), "jit"
     out_tree = box["tree"]
     try:

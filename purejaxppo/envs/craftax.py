@@ -22,7 +22,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from purejaxppo.envs._suite import import_suite, reset_ended, reset_key, select_tree
 from purejaxppo.envs.base import ActionSpec, StepResult
