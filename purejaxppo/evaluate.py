@@ -215,7 +215,7 @@ def evaluate(
         batched = False
     elif (
         len(have) == len(want)
-        and all(h[1:] == w for h, w in zip(have, want))
+        and all(h[1:] == w for h, w in zip(have, want, strict=True))
         and len({h[0] for h in have}) == 1
     ):
         batched = True

@@ -139,12 +139,12 @@ def orthogonal_many(
     sizes = [m * n for (m, n), _ in mats]
     z = jax.random.normal(key, (sum(sizes),), jnp.float32)
     blocks, start = [], 0
-    for ((m, n), _), size in zip(mats, sizes):
+    for ((m, n), _), size in zip(mats, sizes, strict=True):
         blocks.append(z[start : start + size].reshape(m, n))
         start += size
     return [
         _to_kernel(qr_q(a), tuple(shape), -1, wide, scale, dtype)
-        for a, shape, scale, (_, wide) in zip(blocks, shapes, scales, mats)
+        for a, shape, scale, (_, wide) in zip(blocks, shapes, scales, mats, strict=True)
     ]
 
 

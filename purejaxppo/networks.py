@@ -32,6 +32,7 @@ Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -196,7 +197,7 @@ def init_mlps(
     scales: list[float] = []
     for in_dim, sizes, out_size, head_scale in mlps:
         dims = (in_dim,) + tuple(sizes) + (out_size,)
-        shapes += list(zip(dims[:-1], dims[1:]))
+        shapes += list(itertools.pairwise(dims))
         scales += [HIDDEN_GAIN] * len(sizes) + [head_scale]
     kernels = iter(orthogonal_many(key, shapes, scales))
     result = []
@@ -239,7 +240,7 @@ class CNN(nn.Module):
         lead = x.shape[:-1]
         size = math.prod(self.obs_shape)
         image = jnp.reshape(x[..., :size], (-1,) + tuple(self.obs_shape))
-        for width, kernel in zip(self.channels, self.kernels):
+        for width, kernel in zip(self.channels, self.kernels, strict=True):
             image = nn.Conv(
                 width,
                 (kernel, kernel),

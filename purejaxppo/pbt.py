@@ -303,7 +303,7 @@ def make_pbt(
     )
     num_exploits = math.ceil(config.num_updates / interval) - 1
     last_segment = config.num_updates - num_exploits * interval
-    n_swap = int(math.floor(exploit_fraction * population))
+    n_swap = math.floor(exploit_fraction * population)
     factors = jnp.asarray(perturb, jnp.float32)
     base = config.hparams()
 
@@ -759,7 +759,7 @@ def _from_numpy(abstract: Any, leaves: list[np.ndarray]) -> Any:
     if len(ref) != len(leaves):
         raise ValueError(f"checkpoint holds {len(leaves)} arrays, the run needs {len(ref)}")
     out = []
-    for r, x in zip(ref, leaves):
+    for r, x in zip(ref, leaves, strict=True):
         if jax.dtypes.issubdtype(r.dtype, jax.dtypes.prng_key):
             out.append(jax.random.wrap_key_data(jnp.asarray(x), impl=jax.random.key_impl(r)))
             continue

@@ -278,7 +278,7 @@ def plot_pbt(
     if best is not None:
         axes[0].legend(loc="best", fontsize="small")
     edges = np.asarray(segment_steps)
-    for ax, (name, values) in zip(axes[1:], hparams.items()):
+    for ax, (name, values) in zip(axes[1:], hparams.items(), strict=True):
         values = np.asarray(values, np.float64)
         for p in range(values.shape[1]):
             ax.stairs(

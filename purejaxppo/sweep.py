@@ -18,6 +18,7 @@ import dataclasses
 import itertools
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -148,7 +149,7 @@ def check_grid(config: PPOConfig, grid: Mapping[str, Sequence[float]]) -> list[d
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError(f"grid[{name!r}] holds {v!r}; only numbers are allowed")
     names = list(grid)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
     for point in points:
         try:
             config.replace(**point)
@@ -226,7 +227,10 @@ def sweep(
     compiled = jax.jit(sweep_batch).lower(*first).compile()
     outputs = []
     for call in range(num_calls):
-        part = jax.tree.map(lambda x: x[call * batch : (call + 1) * batch], (keys, hps))
+        # this call's rows (itemgetter, not a lambda, binds this iteration's slice)
+        part = jax.tree.map(
+            operator.itemgetter(slice(call * batch, (call + 1) * batch)), (keys, hps)
+        )
         outputs.append(jax.device_get(compiled(*part)))
     metrics = {
         name: np.concatenate([o[name] for o in outputs])[:num_runs].reshape(

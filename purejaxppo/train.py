@@ -18,8 +18,9 @@ state carries the core's carry and the episode-start flags, the rollout threads 
 through the environment steps, the values used by GAE are the ones the rollout
 computed (each with the carry its observation saw; a truncated step is bootstrapped
 with V(final observation) computed from the carry after that step), and the update
-replays whole sequences from their stored carries (``purejaxppo.update``). ``config.reward_scale`` multiplies the rewards used for training only;
-reported episode returns are always the raw ones.
+replays whole sequences from their stored carries (``purejaxppo.update``).
+``config.reward_scale`` multiplies the rewards used for training only; reported
+episode returns are always the raw ones.
 
 Step counts: the train state counts UPDATES in int32 (``update_step``) and the env
 steps are derived from it on the host, exactly, as Python / int64 numpy integers

@@ -205,7 +205,10 @@ class BraxAdapter:
         return self._env
 
     def __repr__(self) -> str:
-        return f"BraxAdapter(name={self.name!r}, backend={self.backend!r}, episode_length={self.episode_length})"
+        return (
+            f"BraxAdapter(name={self.name!r}, backend={self.backend!r}, "
+            f"episode_length={self.episode_length})"
+        )
 
     def _flat_obs(self, brax_state: Any) -> jax.Array:
         return jnp.reshape(brax_state.obs, (self.obs_dim,)).astype(jnp.float32)
