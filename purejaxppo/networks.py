@@ -35,7 +35,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import flax.linen as nn
 import jax
@@ -274,15 +274,15 @@ class Networks(NamedTuple):
         ``step`` compute).
     """
 
-    init: Callable[[jax.Array], Any]
+    init: Callable[..., Any]
     policy: Callable[[Any, jax.Array], Any]
     value: Callable[[Any, jax.Array], jax.Array]
     policy_and_value: Callable[[Any, jax.Array], tuple[Any, jax.Array]]
     action_spec: ActionSpec
-    has_memory: bool = False
-    initial_carry: Callable[[int], Any] | None = None
-    step: Callable[..., tuple[Any, jax.Array, Any]] | None = None
-    unroll: Callable[..., tuple[Any, jax.Array, Any]] | None = None
+    has_memory: bool
+    initial_carry: Callable[[int], Any]
+    step: Callable[..., tuple[Any, jax.Array, Any]]
+    unroll: Callable[..., tuple[Any, jax.Array, Any]]
 
 
 def _memory_only(name: str) -> Callable[..., Any]:
@@ -394,7 +394,10 @@ def make_networks(
         params: dict[str, Any], key: jax.Array, in_dim: int, log_std0: Any
     ) -> dict[str, Any]:
         log_std0 = log_std_init if log_std0 is None else log_std0
-        if torso == "mlp" and _ONE_DRAW_INIT:
+        # With memory the heads take Flax's per-layer init: that is what they have
+        # always had (the name ``torso`` used to be rebound to the memory torso's
+        # Dense layer by the time this ran, so the comparison with "mlp" was False).
+        if torso == "mlp" and memory is None and _ONE_DRAW_INIT:
             params["actor"], params["critic"] = init_mlps(
                 key,
                 [(in_dim, tuple(hidden_sizes), actor_out, 0.01), (in_dim, critic_sizes, 1, 1.0)],
@@ -413,8 +416,8 @@ def make_networks(
             params["log_std"] = jnp.full((act_dim,), log_std0, jnp.float32)
         return params
 
-    def policy_fn(params: dict[str, Any], features: jax.Array, obs: jax.Array = None):
-        out = actor.apply({"params": params["actor"]}, features)
+    def policy_fn(params: dict[str, Any], features: jax.Array, obs: jax.Array):
+        out = cast(jax.Array, actor.apply({"params": params["actor"]}, features))
         if masked:
             return Categorical(out, obs[..., -num_actions:] > 0.5)
         if discrete:
@@ -429,7 +432,7 @@ def make_networks(
         return DiagGaussian(mean, log_std)
 
     def value_fn(params: dict[str, Any], features: jax.Array) -> jax.Array:
-        return critic.apply({"params": params["critic"]}, features)[..., 0]
+        return cast(jax.Array, critic.apply({"params": params["critic"]}, features))[..., 0]
 
     if memory is None:
         # Feed-forward: the heads see the observation itself (empty torso, no core).
@@ -461,7 +464,7 @@ def make_networks(
     from purejaxppo.memory import make_core
 
     core = make_core(memory, memory_size)
-    torso = nn.Dense(
+    torso_layer = nn.Dense(
         memory_size,
         kernel_init=orthogonal(HIDDEN_GAIN),
         bias_init=nn.initializers.zeros,
@@ -471,13 +474,13 @@ def make_networks(
     def init_memory(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
         k_torso, k_core, k_heads = jax.random.split(key, 3)
         params = {
-            "torso": torso.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
+            "torso": torso_layer.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
             "core": core.init(k_core, memory_size),
         }
         return head_params(params, k_heads, core.size, log_std0)
 
     def embed(params: dict[str, Any], obs: jax.Array) -> jax.Array:
-        return act(torso.apply({"params": params["torso"]}, obs))
+        return act(cast(jax.Array, torso_layer.apply({"params": params["torso"]}, obs)))
 
     def memory_step(params, carry, obs, reset):
         carry, h = core.step(params["core"], carry, embed(params, obs), reset)
