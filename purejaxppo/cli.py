@@ -96,7 +96,7 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse_optional
 
 
-_FIELD_TYPES = {
+_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
     "bool": _parse_bool,
     "int": _strict_int,
     "float": _float,
@@ -129,6 +129,7 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         if field.name in ("env_name", "env_kwargs"):
             continue
         flag = "--" + field.name.replace("_", "-")
+        kind: Callable[[str], Any]
         if field.name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             kind = _parse_int_tuple
         else:
@@ -428,7 +429,9 @@ def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+            # mypy checks a ``**`` of arrays against savez's ``allow_pickle: bool``; the
+            # keys are metric names, never ``allow_pickle``.
+            np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
 
     _atomic_write(path, write)
 
@@ -582,7 +585,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     ckpt_dir = out_dir / "checkpoints" if out_dir is not None else None
     timing: dict[str, float] = {}
     start_update = ckpt.step if ckpt is not None else 0
-    loggers = [make_logger(k, out_dir, config, start_update=start_update) for k in kinds]
+    # Without --out there are no logger kinds (_logger_kinds), so no loggers.
+    loggers = (
+        [make_logger(k, out_dir, config, start_update=start_update) for k in kinds]
+        if out_dir is not None
+        else []
+    )
 
     def log(metrics: dict[str, Any], first_update: int) -> None:
         for logger in loggers:
@@ -720,6 +728,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         out_dir.mkdir(parents=True, exist_ok=True)
         if not chunked and divergence is None:
+            assert ckpt_dir is not None  # it is set whenever out_dir is
             save_checkpoint(ckpt_dir, config, out.state, metrics)
         _write_json(out_dir / "config.json", config.to_dict())
         _write_npz(out_dir / "metrics.npz", {**metrics, "env_steps": steps})
@@ -928,6 +937,7 @@ def cmd_pbt(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     checkpoints = {}
     if args.checkpoint_every is not None or args.resume:
+        assert out_dir is not None  # checked above: they need --out
         checkpoints = dict(
             checkpoint_dir=out_dir / "checkpoints",
             checkpoint_every=args.checkpoint_every or 1,
@@ -1139,6 +1149,7 @@ def _plot_run(run: Path, smoothing: int = 1) -> list[Path]:
         )
         out.append(path)
         path = run / "final_return.png"
+        assert summary is not None  # a sweep run writes summary.json with grid.json
         _atomic_write(
             path,
             lambda tmp: plot_sweep_final(

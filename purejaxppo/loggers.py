@@ -104,7 +104,7 @@ class CSVLogger:
         arrays, count = _per_run(metrics, self.batch_size)
         for i in range(count):
             for seed in range(arrays["env_steps"].shape[0]):
-                row = [first_update + i, int(arrays["env_steps"][seed, i]), seed]
+                row: list[int | str] = [first_update + i, int(arrays["env_steps"][seed, i]), seed]
                 row += [_cell(arrays[n][seed, i]) if n in arrays else "" for n in self.names]
                 self._writer.writerow(row)
         self._handle.flush()
@@ -166,7 +166,9 @@ class WandbLogger:
                 project=os.environ.get("WANDB_PROJECT") or "purejaxppo",
                 name=name,
                 dir=str(self.path),
-                mode=mode,
+                # WANDB_MODE passes through as given (wandb validates it); its stubs
+                # accept only the literal modes.
+                mode=mode,  # type: ignore[arg-type]
                 config=dict(config),
                 reinit="finish_previous",
             )

@@ -298,6 +298,7 @@ def train_in_chunks(
             history.append(ckpt.metrics)
         done = ckpt.step
     else:
+        assert rng is not None  # checked above: rng is required unless resuming
         keys = rng if num_seeds is None else jax.random.split(rng, num_seeds)
         state = fns.init(keys, hp)
         done = 0
@@ -311,8 +312,8 @@ def train_in_chunks(
         parts = history + ([extra] if extra is not None else [])
         return {k: np.concatenate([h[k] for h in parts], axis=-1) for k in parts[0]}
 
-    def save(state: TrainState, metrics: dict[str, np.ndarray]) -> Path:
-        return save_checkpoint(checkpoint_dir, config, state, metrics)
+    def save(directory: str | Path, state: TrainState, metrics: dict[str, np.ndarray]) -> Path:
+        return save_checkpoint(directory, config, state, metrics)
 
     with _SignalCatcher(handle_signals) as signals:
         try:
@@ -342,7 +343,7 @@ def train_in_chunks(
                         path = (
                             Path(checkpoint_dir) / str(bad.update)
                             if saved_any and last_saved == bad.update
-                            else save(before, joined(finite))
+                            else save(checkpoint_dir, before, joined(finite))
                         )
                     history.append(metrics)
                     raise TrainingDiverged(bad, TrainOutput(state=before, metrics=joined()), path)
@@ -356,7 +357,7 @@ def train_in_chunks(
                     and done // checkpoint_every > last_saved // checkpoint_every
                 )
                 if checkpoint_dir is not None and (due or done == total or signals.received):
-                    save(state, joined())
+                    save(checkpoint_dir, state, joined())
                     last_saved, saved_any = done, True
                 if signals.received is not None and done < total:
                     path = Path(checkpoint_dir) / str(done) if checkpoint_dir is not None else None

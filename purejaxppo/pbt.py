@@ -296,11 +296,10 @@ def make_pbt(
     )
     dims = check_space(config, space)
     trainer = make_trainer(config, env, env_params)
-    evaluate = (
-        make_evaluate(config, eval_episodes, True, env=env, env_params=env_params)
-        if fitness == "eval"
-        else None
-    )
+    evaluate = None
+    if fitness == "eval":
+        assert eval_episodes is not None  # _check_args: fitness="eval" needs eval_episodes
+        evaluate = make_evaluate(config, eval_episodes, True, env=env, env_params=env_params)
     num_exploits = math.ceil(config.num_updates / interval) - 1
     last_segment = config.num_updates - num_exploits * interval
     n_swap = math.floor(exploit_fraction * population)
@@ -362,7 +361,7 @@ def make_pbt(
         if not exploit or n_swap == 0:
             ident = jnp.arange(population, dtype=jnp.int32)
             return (
-                pstate.replace(train=states, rng=rng, segment=pstate.segment + 1),
+                dataclasses.replace(pstate, train=states, rng=rng, segment=pstate.segment + 1),
                 SegmentOut(
                     metrics, fit, diverged, ident, jnp.zeros((population,), bool), pstate.hparams
                 ),
@@ -588,7 +587,7 @@ def _fused_program(fns: PBT, constrain: Callable[[Any], Any] = lambda t: t) -> C
     annotations; identity by default)."""
 
     def pin(s: PBTState) -> PBTState:
-        return s.replace(train=constrain(s.train), hparams=constrain(s.hparams))
+        return dataclasses.replace(s, train=constrain(s.train), hparams=constrain(s.hparams))
 
     def run(rng: jax.Array):
         state = pin(fns.init(rng))
@@ -808,7 +807,9 @@ def _save(
     tmp = directory / f".tmp_segment_{done}_{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    np.savez(tmp / "arrays.npz", **arrays)
+    # mypy checks a ``**`` of arrays against savez's ``allow_pickle: bool``; the keys
+    # here are array names, never ``allow_pickle``.
+    np.savez(tmp / "arrays.npz", **arrays)  # type: ignore[arg-type]
     (tmp / "meta.json").write_text(json.dumps(record, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -885,7 +886,7 @@ def _run_segments(
     meta = json.loads(json.dumps(meta))  # the form it has after a round trip
 
     def pin(s: PBTState) -> PBTState:
-        return s.replace(train=constrain(s.train), hparams=constrain(s.hparams))
+        return dataclasses.replace(s, train=constrain(s.train), hparams=constrain(s.hparams))
 
     exploit_seg = jax.jit(lambda s: fns.segment(pin(s), fns.interval, True))
     last_seg = jax.jit(lambda s: fns.segment(pin(s), fns.last_segment, False))

@@ -53,7 +53,9 @@ class EpisodeStats(NamedTuple):
 
     return_sum: jax.Array
     length_sum: jax.Array
-    count: jax.Array
+    # A field named ``count`` shadows ``tuple.count``; mypy is right that it does, and
+    # the field is meant: renaming it would change this NamedTuple's public fields.
+    count: jax.Array  # type: ignore[assignment]
 
 
 ENV_KEY_IMPL = "philox4x32"

@@ -190,7 +190,7 @@ def _program_key(description: object, args: tuple) -> str:
 
     import jax
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _PROGRAM_PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -206,7 +206,8 @@ def _program_key(description: object, args: tuple) -> str:
         "source": _source_digest(),
         "backend": jax.default_backend(),
         "devices": [d.device_kind for d in jax.devices()],
-        "x64": bool(jax.config.jax_enable_x64),
+        # jax's Config serves its flags as dynamic attributes its class does not declare.
+        "x64": bool(jax.config.jax_enable_x64),  # type: ignore[attr-defined]
     }
     text = json.dumps(material, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]

@@ -189,5 +189,5 @@ def shard_trainer(trainer: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     return trainer._replace(init=sharded_init, update=sharded_update)
 
 
-def _is_pos_int(x: Any) -> bool:
+def _is_pos_int(x: Any) -> bool | np.bool_:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0

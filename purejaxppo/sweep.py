@@ -99,7 +99,7 @@ class SweepResult:
         """
         final = self.final_returns()
         first = self.first_nonfinite()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i, p in enumerate(self.points):
             bad = np.flatnonzero(first[i] >= 0)
             rows.append(

@@ -138,7 +138,8 @@ class TrainOutput:
     """
 
     state: TrainState
-    metrics: dict[str, jax.Array]
+    # jax arrays from ``train``; numpy arrays from ``train_in_chunks`` (host side).
+    metrics: dict[str, Any]
 
     def env_steps(self, config: PPOConfig) -> np.ndarray:
         """Exact env steps after each update, ``metrics["update_step"] * batch_size``
@@ -426,6 +427,7 @@ def ppo_update(
     keep_dist = config.objective in ("kl_penalty", "kl_fixed")
     carry, start = state.carry, state.start
     if nets.has_memory:
+        assert state.start is not None  # a policy with memory carries its start flags
         env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = collect_rollout(
             env,
             nets,

@@ -48,7 +48,7 @@ class LossInfo(NamedTuple):
     approx_kl: jax.Array
     clip_fraction: jax.Array
     # purejaxppo.guard code: 0 while loss, gradients and parameters stay finite.
-    nonfinite: jax.Array = 0
+    nonfinite: jax.Array | int = 0
 
 
 # Largest batch for which the index is packed into the low bits of the sort key in
@@ -124,6 +124,7 @@ def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
         # Round r > 0 permutes the POSITIONS of the previous round's result, so its
         # ties keep that (random) order rather than the index order.
         perm = order if perm is None else jnp.take_along_axis(perm, order, axis=-1)
+    assert perm is not None  # rounds >= 1 here, so the loop ran
     return perm
 
 

@@ -146,7 +146,7 @@ class JumanjiAdapter:
         obs = timestep.observation
         mask = getattr(obs, "action_mask", None)
         self._masked = mask is not None
-        if self._masked:
+        if mask is not None:
             want = self._action_dims or (num_actions,)
             if tuple(mask.shape) != tuple(want):
                 raise ValueError(
@@ -160,7 +160,7 @@ class JumanjiAdapter:
         )
         first = self.feature_layout[0][1]
         if len(first) == 3:
-            self.obs_shape = first
+            self.obs_shape: tuple[int, ...] = first
         elif len(first) == 2 and min(first) >= 3:
             self.obs_shape = first + (1,)
         else:
