@@ -683,7 +683,8 @@ def pbt(
       resume: continue from the newest checkpoint in ``checkpoint_dir`` (written with
         the same config, space and options, else ``ValueError``); the resumed run is
         bit-identical to an uninterrupted segment-by-segment run.
-      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      env: a custom environment (see :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of ``env``.
 
     Returns:
       A :class:`PBTResult`.
