@@ -16,12 +16,12 @@ if _os.environ.get("PUREJAXPPO_XLA_WORKAROUND"):
 
     _apply_cpu_workaround()
 
-from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
 from purejaxppo import presets as _presets  # noqa: F401  (registers PPOConfig.preset)
-from purejaxppo.envs import env_names, make_env, wrap_gymnax
-from purejaxppo.gae import compute_gae
 from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
+from purejaxppo.envs import env_names, make_env, wrap_gymnax
 from purejaxppo.evaluate import EvalResult, evaluate, make_evaluate
+from purejaxppo.gae import compute_gae
 from purejaxppo.loop import ChunkInfo, train_in_chunks
 from purejaxppo.pbt import PBTResult, pbt
 from purejaxppo.sweep import SweepResult, sweep
@@ -38,30 +38,30 @@ from purejaxppo.train import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "METRIC_NAMES",
+    "TRACED_FIELDS",
     "Checkpoint",
     "ChunkInfo",
     "EvalResult",
-    "PBTResult",
-    "SweepResult",
-    "evaluate",
-    "load_checkpoint",
-    "make_evaluate",
-    "pbt",
-    "save_checkpoint",
-    "sweep",
-    "train_in_chunks",
     "HParams",
-    "METRIC_NAMES",
+    "PBTResult",
     "PPOConfig",
-    "TRACED_FIELDS",
+    "SweepResult",
     "TrainOutput",
     "TrainState",
     "Trainer",
     "compute_gae",
     "env_names",
     "env_steps",
+    "evaluate",
+    "load_checkpoint",
     "make_env",
+    "make_evaluate",
     "make_train",
     "make_trainer",
+    "pbt",
+    "save_checkpoint",
+    "sweep",
+    "train_in_chunks",
     "wrap_gymnax",
 ]

@@ -251,8 +251,10 @@ def load_newest_intact(
             if "corrupt" not in str(err) and "unknown format" not in str(err):
                 raise
             skipped.append(str(err))
-    raise ValueError(f"all {len(steps)} checkpoint step(s) in {str(root)!r} are unreadable "
-                     f"or corrupt; the newest: {skipped[0]}")
+    raise ValueError(
+        f"all {len(steps)} checkpoint step(s) in {str(root)!r} are unreadable "
+        f"or corrupt; the newest: {skipped[0]}"
+    )
 
 
 def _resolve(path: Path, step: int | None) -> tuple[Path, int]:
@@ -327,14 +329,17 @@ def load_checkpoint(
             )[_META_ITEM]
         except Exception as err:  # orbax raises many kinds; report one clear error
             raise ValueError(
-                f"checkpoint {where!r} is unreadable or corrupt (metadata: "
-                f"{type(err).__name__})"
+                f"checkpoint {where!r} is unreadable or corrupt (metadata: {type(err).__name__})"
             ) from err
         if not isinstance(meta, dict) or meta.get("format") != FORMAT_VERSION:
             found = meta.get("format") if isinstance(meta, dict) else None
-            older = (" (format 1: written before step counts were derived from the "
-                     "update count; resume it with the purejaxppo version that wrote it, "
-                     "or retrain)" if found == 1 else "")
+            older = (
+                " (format 1: written before step counts were derived from the "
+                "update count; resume it with the purejaxppo version that wrote it, "
+                "or retrain)"
+                if found == 1
+                else ""
+            )
             raise ValueError(
                 f"checkpoint {where!r} has an unknown format{older}; expected purejaxppo "
                 f"checkpoint format {FORMAT_VERSION}"

@@ -26,8 +26,9 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from purejaxppo.config import PPOConfig, field_docs
 
@@ -95,8 +96,14 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
     return parse_optional
 
 
-_FIELD_TYPES = {"bool": _parse_bool, "int": _strict_int, "float": _float, "str": str,
-                "str | None": _optional(str), "int | None": _optional(_strict_int)}
+_FIELD_TYPES: dict[str, Callable[[str], Any]] = {
+    "bool": _parse_bool,
+    "int": _strict_int,
+    "float": _float,
+    "str": str,
+    "str | None": _optional(str),
+    "int | None": _optional(_strict_int),
+}
 
 
 def _flag_help(field: dataclasses.Field) -> str:
@@ -116,17 +123,20 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
     the config file's or the config's own); the help text is the field's description
     in the :class:`PPOConfig` docstring and its default."""
     group = parser.add_argument_group(
-        "PPOConfig fields (a flag overrides --config, which overrides --preset)")
+        "PPOConfig fields (a flag overrides --config, which overrides --preset)"
+    )
     for field in dataclasses.fields(PPOConfig):
         if field.name in ("env_name", "env_kwargs"):
             continue
         flag = "--" + field.name.replace("_", "-")
+        kind: Callable[[str], Any]
         if field.name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             kind = _parse_int_tuple
         else:
             kind = _FIELD_TYPES[field.type if isinstance(field.type, str) else field.type.__name__]
-        group.add_argument(flag, dest=field.name, type=kind, default=None, metavar="V",
-                           help=_flag_help(field))
+        group.add_argument(
+            flag, dest=field.name, type=kind, default=None, metavar="V", help=_flag_help(field)
+        )
 
 
 def load_config_file(path: str) -> dict[str, Any]:
@@ -142,8 +152,9 @@ def load_config_file(path: str) -> dict[str, Any]:
     data = load_mapping_file(path, "config file")
     unknown = sorted(str(k) for k in set(data) - set(field_names()))
     if unknown:
-        raise ValueError(f"config file {path!r} has unknown key(s) {unknown}; valid keys: "
-                         f"{field_names()}")
+        raise ValueError(
+            f"config file {path!r} has unknown key(s) {unknown}; valid keys: {field_names()}"
+        )
     data = dict(data)
     if "hidden_sizes" in data and isinstance(data["hidden_sizes"], list):
         data["hidden_sizes"] = tuple(data["hidden_sizes"])
@@ -157,11 +168,13 @@ def config_from_args(args: argparse.Namespace) -> PPOConfig:
     fields: dict[str, Any] = {}
     if getattr(args, "config", None):
         fields.update(load_config_file(args.config))
-    fields.update({
-        f.name: getattr(args, f.name)
-        for f in dataclasses.fields(PPOConfig)
-        if getattr(args, f.name, None) is not None
-    })
+    fields.update(
+        {
+            f.name: getattr(args, f.name)
+            for f in dataclasses.fields(PPOConfig)
+            if getattr(args, f.name, None) is not None
+        }
+    )
     if getattr(args, "preset", None):
         fields.pop("env_name", None)
         return PPOConfig.preset(args.preset, **fields)
@@ -171,8 +184,9 @@ def config_from_args(args: argparse.Namespace) -> PPOConfig:
 
 
 def _has_presets() -> bool:
-    return hasattr(PPOConfig, "preset") and importlib.util.find_spec("purejaxppo.presets") is not None
-
+    return (
+        hasattr(PPOConfig, "preset") and importlib.util.find_spec("purejaxppo.presets") is not None
+    )
 
 
 # ----------------------------------------------------------------------------- parser
@@ -183,12 +197,19 @@ def _add_run_flags(parser: argparse.ArgumentParser, seeds_help: str) -> None:
     parser.add_argument("--seeds", type=_strict_int, default=None, help=seeds_help)
     parser.add_argument("--seed", type=_strict_int, default=0, help="base PRNG seed")
     parser.add_argument("--out", default=None, help="output directory")
-    parser.add_argument("--config", default=None, metavar="FILE",
-                        help="PPOConfig fields from a YAML or JSON mapping (unknown keys are "
-                             "refused)")
-    parser.add_argument("--smooth", type=_strict_int, default=1, metavar="N",
-                        help="plot learning curves as a moving average over N updates "
-                             "(default: 1, no smoothing)")
+    parser.add_argument(
+        "--config",
+        default=None,
+        metavar="FILE",
+        help="PPOConfig fields from a YAML or JSON mapping (unknown keys are refused)",
+    )
+    parser.add_argument(
+        "--smooth",
+        type=_strict_int,
+        default=1,
+        metavar="N",
+        help="plot learning curves as a moving average over N updates (default: 1, no smoothing)",
+    )
     add_config_flags(parser)
 
 
@@ -199,61 +220,140 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train one config over several seeds (vmapped)")
     _add_run_flags(train, "number of seeds (vmapped; default 1)")
-    train.add_argument("--checkpoint-every", type=_strict_int, default=None, metavar="N",
-                       help="save a checkpoint every N updates (needs --out)")
-    train.add_argument("--chunk-updates", type=_strict_int, default=None, metavar="N",
-                       help="updates per compiled call in chunked mode")
-    train.add_argument("--overwrite", action="store_true",
-                       help="replace the checkpoints an earlier run left in --out "
-                       "(without it such an --out is refused before training)")
-    train.add_argument("--resume", default=None, metavar="DIR",
-                       help="continue from a checkpoint (a run dir or checkpoint dir)")
+    train.add_argument(
+        "--checkpoint-every",
+        type=_strict_int,
+        default=None,
+        metavar="N",
+        help="save a checkpoint every N updates (needs --out)",
+    )
+    train.add_argument(
+        "--chunk-updates",
+        type=_strict_int,
+        default=None,
+        metavar="N",
+        help="updates per compiled call in chunked mode",
+    )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the checkpoints an earlier run left in --out "
+        "(without it such an --out is refused before training)",
+    )
+    train.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR",
+        help="continue from a checkpoint (a run dir or checkpoint dir)",
+    )
     train.add_argument("--progress", action="store_true", help="show a progress bar (chunked)")
-    train.add_argument("--eval-episodes", type=_strict_int, default=10, metavar="N",
-                       help="deterministic evaluation episodes per seed at the end (0: none)")
-    train.add_argument("--logger", default=None, metavar="KIND[,KIND]",
-                       help="metric loggers fed after every chunk, x-axis env steps: csv "
-                            "(OUT/metrics.csv), tensorboard (OUT/tensorboard), wandb "
-                            "(OUT/wandb, offline unless WANDB_MODE says otherwise); "
-                            "default: csv when --out is given")
+    train.add_argument(
+        "--eval-episodes",
+        type=_strict_int,
+        default=10,
+        metavar="N",
+        help="deterministic evaluation episodes per seed at the end (0: none)",
+    )
+    train.add_argument(
+        "--logger",
+        default=None,
+        metavar="KIND[,KIND]",
+        help="metric loggers fed after every chunk, x-axis env steps: csv "
+        "(OUT/metrics.csv), tensorboard (OUT/tensorboard), wandb "
+        "(OUT/wandb, offline unless WANDB_MODE says otherwise); "
+        "default: csv when --out is given",
+    )
 
     sweep = sub.add_parser("sweep", help="sweep traced hyperparameters in one compile")
     _add_run_flags(sweep, "seeds per grid point (default 1)")
-    sweep.add_argument("--grid", action="append", default=[], metavar="FIELD=V1,V2",
-                       help="values of one traced field (repeatable)")
+    sweep.add_argument(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2",
+        help="values of one traced field (repeatable)",
+    )
     sweep.add_argument("--grid-file", default=None, help="grid as a YAML or JSON mapping")
-    sweep.add_argument("--max-runs-per-call", type=_strict_int, default=None, metavar="N",
-                       help="split the sweep into calls of at most N runs")
+    sweep.add_argument(
+        "--max-runs-per-call",
+        type=_strict_int,
+        default=None,
+        metavar="N",
+        help="split the sweep into calls of at most N runs",
+    )
 
     pbt = sub.add_parser("pbt", help="population-based training in one compile")
     _add_run_flags(pbt, "runs per member (vmapped; default 1)")
-    pbt.add_argument("--population", type=_strict_int, default=8, metavar="P",
-                     help="members of the population (default 8)")
-    pbt.add_argument("--interval", type=_strict_int, default=None, metavar="K",
-                     help="PPO updates between exploit steps (required)")
-    pbt.add_argument("--space", action="append", default=[],
-                     metavar="FIELD=PRIOR:LOW:HIGH",
-                     help="one searched traced field (repeatable): PRIOR is loguniform or "
-                          "uniform with LOW:HIGH, or choice:V1:V2:...")
-    pbt.add_argument("--space-file", default=None,
-                     help="the space as a YAML or JSON mapping FIELD: [PRIOR, ...]")
-    pbt.add_argument("--exploit-fraction", type=_float, default=0.25, metavar="F",
-                     help="bottom / top fraction of the population in each exploit step "
-                          "(default 0.25; 0 is random search)")
-    pbt.add_argument("--perturb", default="0.8,1.25", metavar="F1,F2",
-                     help="explore factors (default 0.8,1.25)")
-    pbt.add_argument("--resample-probability", type=_float, default=0.25, metavar="P",
-                     help="chance that explore resamples a field from its prior (default 0.25)")
-    pbt.add_argument("--fitness", default="episodes", choices=("episodes", "eval"),
-                     help="episodes: mean return of the segment's completed episodes; eval: "
-                          "--eval-episodes deterministic episodes in-jit")
-    pbt.add_argument("--eval-episodes", type=_strict_int, default=None, metavar="N",
-                     help="episodes per run for --fitness eval")
-    pbt.add_argument("--checkpoint-every", type=_strict_int, default=None, metavar="N",
-                     help="run segment by segment and checkpoint the population every N "
-                          "segments into OUT/checkpoints (needs --out)")
-    pbt.add_argument("--resume", action="store_true",
-                     help="continue the run whose checkpoints are in OUT/checkpoints")
+    pbt.add_argument(
+        "--population",
+        type=_strict_int,
+        default=8,
+        metavar="P",
+        help="members of the population (default 8)",
+    )
+    pbt.add_argument(
+        "--interval",
+        type=_strict_int,
+        default=None,
+        metavar="K",
+        help="PPO updates between exploit steps (required)",
+    )
+    pbt.add_argument(
+        "--space",
+        action="append",
+        default=[],
+        metavar="FIELD=PRIOR:LOW:HIGH",
+        help="one searched traced field (repeatable): PRIOR is loguniform or "
+        "uniform with LOW:HIGH, or choice:V1:V2:...",
+    )
+    pbt.add_argument(
+        "--space-file", default=None, help="the space as a YAML or JSON mapping FIELD: [PRIOR, ...]"
+    )
+    pbt.add_argument(
+        "--exploit-fraction",
+        type=_float,
+        default=0.25,
+        metavar="F",
+        help="bottom / top fraction of the population in each exploit step "
+        "(default 0.25; 0 is random search)",
+    )
+    pbt.add_argument(
+        "--perturb", default="0.8,1.25", metavar="F1,F2", help="explore factors (default 0.8,1.25)"
+    )
+    pbt.add_argument(
+        "--resample-probability",
+        type=_float,
+        default=0.25,
+        metavar="P",
+        help="chance that explore resamples a field from its prior (default 0.25)",
+    )
+    pbt.add_argument(
+        "--fitness",
+        default="episodes",
+        choices=("episodes", "eval"),
+        help="episodes: mean return of the segment's completed episodes; eval: "
+        "--eval-episodes deterministic episodes in-jit",
+    )
+    pbt.add_argument(
+        "--eval-episodes",
+        type=_strict_int,
+        default=None,
+        metavar="N",
+        help="episodes per run for --fitness eval",
+    )
+    pbt.add_argument(
+        "--checkpoint-every",
+        type=_strict_int,
+        default=None,
+        metavar="N",
+        help="run segment by segment and checkpoint the population every N "
+        "segments into OUT/checkpoints (needs --out)",
+    )
+    pbt.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run whose checkpoints are in OUT/checkpoints",
+    )
 
     ev = sub.add_parser("evaluate", help="evaluate the policy of a checkpoint")
     ev.add_argument("checkpoint", help="run dir, checkpoint dir or checkpoint step dir")
@@ -263,12 +363,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     plot = sub.add_parser("plot", help="(re)draw the plots of a train or sweep output dir")
     plot.add_argument("run", help="output dir of train or sweep")
-    plot.add_argument("--smooth", type=_strict_int, default=1, metavar="N",
-                      help="moving average over N updates (default: 1, no smoothing)")
+    plot.add_argument(
+        "--smooth",
+        type=_strict_int,
+        default=1,
+        metavar="N",
+        help="moving average over N updates (default: 1, no smoothing)",
+    )
 
     presets = sub.add_parser("presets", help="list the presets, their sources and results")
-    presets.add_argument("name", nargs="?", default=None,
-                         help="show this preset's values too")
+    presets.add_argument("name", nargs="?", default=None, help="show this preset's values too")
     for command in (train, sweep, pbt, ev, plot):
         _add_cache_flags(command)
     return parser
@@ -277,12 +381,15 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_cache_flags(parser: argparse.ArgumentParser) -> None:
     """Flags of the persistent compilation cache (see ``purejaxppo/runtime.py``)."""
     parser.add_argument(
-        "--compile-cache-dir", default=None, metavar="DIR",
+        "--compile-cache-dir",
+        default=None,
+        metavar="DIR",
         help="persistent compilation cache directory (default: $PUREJAXPPO_CACHE_DIR, "
         "else ~/.cache/purejaxppo/jax)",
     )
     parser.add_argument(
-        "--no-compile-cache", action="store_true",
+        "--no-compile-cache",
+        action="store_true",
         help="do not read or write the persistent compilation cache "
         "(also: PUREJAXPPO_COMPILE_CACHE=0)",
     )
@@ -322,7 +429,9 @@ def _write_npz(path: Path, arrays: dict[str, Any]) -> None:
 
     def write(tmp: Path) -> None:
         with open(tmp, "wb") as handle:
-            np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})
+            # mypy checks a ``**`` of arrays against savez's ``allow_pickle: bool``; the
+            # keys are metric names, never ``allow_pickle``.
+            np.savez(handle, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
 
     _atomic_write(path, write)
 
@@ -396,8 +505,9 @@ def _logger_kinds(args: argparse.Namespace, out_dir: Path | None) -> list[str]:
     kinds = [k.strip() for k in args.logger.split(",") if k.strip()]
     bad = [k for k in kinds if k not in LOGGERS]
     if bad or not kinds:
-        raise CLIError(f"--logger {args.logger!r}: allowed kinds are {list(LOGGERS)} "
-                       "(comma-separated)")
+        raise CLIError(
+            f"--logger {args.logger!r}: allowed kinds are {list(LOGGERS)} (comma-separated)"
+        )
     if out_dir is None:
         raise CLIError("--logger needs --out (the loggers write under OUT)")
     return list(dict.fromkeys(kinds))
@@ -409,9 +519,13 @@ def _load_for_resume(path: str, config: PPOConfig | None):
 
     ckpt, skipped = load_newest_intact(_checkpoint_root(path), config)
     if skipped:
-        print(f"purejaxppo: warning: skipped {len(skipped)} corrupt checkpoint step(s) "
-              f"(newest: {' '.join(skipped[0].split())}); using {ckpt.path} (update "
-              f"{ckpt.step})", file=sys.stderr, flush=True)
+        print(
+            f"purejaxppo: warning: skipped {len(skipped)} corrupt checkpoint step(s) "
+            f"(newest: {' '.join(skipped[0].split())}); using {ckpt.path} (update "
+            f"{ckpt.step})",
+            file=sys.stderr,
+            flush=True,
+        )
     return ckpt
 
 
@@ -430,9 +544,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     ckpt = None
     if args.resume is not None:
-        flagged = any(getattr(args, f.name, None) is not None for f in dataclasses.fields(PPOConfig))
-        given = (config_from_args(args)
-                 if flagged or args.env or args.config or getattr(args, "preset", None) else None)
+        flagged = any(
+            getattr(args, f.name, None) is not None for f in dataclasses.fields(PPOConfig)
+        )
+        given = (
+            config_from_args(args)
+            if flagged or args.env or args.config or getattr(args, "preset", None)
+            else None
+        )
         ckpt = _load_for_resume(args.resume, given)
         config = ckpt.config
         if ckpt.num_seeds is None:
@@ -457,12 +576,21 @@ def cmd_train(args: argparse.Namespace) -> int:
         flush=True,
     )
     key = jax.random.PRNGKey(args.seed)
-    chunked = (args.checkpoint_every is not None or args.chunk_updates is not None
-               or ckpt is not None or args.progress)
+    chunked = (
+        args.checkpoint_every is not None
+        or args.chunk_updates is not None
+        or ckpt is not None
+        or args.progress
+    )
     ckpt_dir = out_dir / "checkpoints" if out_dir is not None else None
     timing: dict[str, float] = {}
     start_update = ckpt.step if ckpt is not None else 0
-    loggers = [make_logger(k, out_dir, config, start_update=start_update) for k in kinds]
+    # Without --out there are no logger kinds (_logger_kinds), so no loggers.
+    loggers = (
+        [make_logger(k, out_dir, config, start_update=start_update) for k in kinds]
+        if out_dir is not None
+        else []
+    )
 
     def log(metrics: dict[str, Any], first_update: int) -> None:
         for logger in loggers:
@@ -475,8 +603,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             from purejaxppo.loop import TrainingDiverged, TrainingInterrupted, train_in_chunks
 
             if ckpt is not None:
-                print(f"resuming from update {ckpt.step}, {ckpt.env_steps:,} env steps "
-                      f"({ckpt.path})", flush=True)
+                print(
+                    f"resuming from update {ckpt.step}, {ckpt.env_steps:,} env steps ({ckpt.path})",
+                    flush=True,
+                )
 
             def callback(info: Any) -> None:
                 log(info.metrics, info.update_step - np.shape(info.metrics["update_step"])[-1])
@@ -484,9 +614,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             start = time.perf_counter()
             try:
                 out = train_in_chunks(
-                    config, key, num_seeds=seeds, chunk_updates=args.chunk_updates,
-                    resume=ckpt, progress=args.progress, checkpoint_dir=ckpt_dir,
-                    checkpoint_every=args.checkpoint_every, callback=callback,
+                    config,
+                    key,
+                    num_seeds=seeds,
+                    chunk_updates=args.chunk_updates,
+                    resume=ckpt,
+                    progress=args.progress,
+                    checkpoint_dir=ckpt_dir,
+                    checkpoint_every=args.checkpoint_every,
+                    callback=callback,
                 )
             except TrainingDiverged as err:
                 out, divergence, last_finite = err.output, err.divergence, err.checkpoint
@@ -498,11 +634,14 @@ def cmd_train(args: argparse.Namespace) -> int:
                 else:
                     run_dir = err.checkpoint.parent.parent
                     where = f"checkpoint written to {err.checkpoint}"
-                    how = (f"resume with: purejaxppo train --resume {run_dir} --out {run_dir}"
-                           + (f" --logger {args.logger}" if args.logger else ""))
-                raise _Stop(128 + err.signum,
-                            f"interrupted by {name} after update {err.update_step} of "
-                            f"{config.num_updates}; {where}; {how}") from None
+                    how = f"resume with: purejaxppo train --resume {run_dir} --out {run_dir}" + (
+                        f" --logger {args.logger}" if args.logger else ""
+                    )
+                raise _Stop(
+                    128 + err.signum,
+                    f"interrupted by {name} after update {err.update_step} of "
+                    f"{config.num_updates}; {where}; {how}",
+                ) from None
             timing["train_s_including_compile"] = time.perf_counter() - start
             print(f"train (chunked, incl. compile) {timing['train_s_including_compile']:.1f} s")
         else:
@@ -515,9 +654,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                 # The traced program is kept next to the compiled one, so a repeated
                 # run skips tracing and lowering as well as XLA's compilation.
                 train, unflatten, source = cached_program(
-                    jax.vmap(make_train(config)), (keys,),
+                    jax.vmap(make_train(config)),
+                    (keys,),
                     {"program": "purejaxppo.cli train", "config": config.to_dict()},
-                    args.cache_dir)
+                    args.cache_dir,
+                )
                 timing["program_from_cache"] = source == "disk"
             else:
                 train, unflatten = jax.jit(jax.vmap(make_train(config))), None
@@ -531,11 +672,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             timing["train_s"] = time.perf_counter() - start
             cached = ""
             if timing["compile_cache_hit"]:
-                cached = (" (traced program and executable from the cache)"
-                          if timing.get("program_from_cache") else
-                          " (from the compilation cache)")
-            print(f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
-                  f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)")
+                cached = (
+                    " (traced program and executable from the cache)"
+                    if timing.get("program_from_cache")
+                    else " (from the compilation cache)"
+                )
+            print(
+                f"compile {timing['compile_s']:.1f} s{cached}, train {timing['train_s']:.1f} s "
+                f"({seeds * config.steps_trained / timing['train_s']:,.0f} env steps/s)"
+            )
             fused_metrics = {k: np.asarray(v) for k, v in out.metrics.items()}
             log(fused_metrics, 0)
             divergence = guard.find_divergence(fused_metrics["nonfinite"], config.batch_size)
@@ -567,9 +712,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         from purejaxppo.evaluate import describe_policy
 
         print(f"evaluation: {describe_policy(config, True)}")
-        eval_summary = {"episodes_per_seed": args.eval_episodes, "deterministic": True,
-                        "policy": describe_policy(config, True),
-                        "per_seed_mean": eval_means.tolist(), **summarize(eval_means)}
+        eval_summary = {
+            "episodes_per_seed": args.eval_episodes,
+            "deterministic": True,
+            "policy": describe_policy(config, True),
+            "per_seed_mean": eval_means.tolist(),
+            **summarize(eval_means),
+        }
     if divergence is None:
         _final_table(final, steps[:, -1], eval_means)
 
@@ -579,17 +728,26 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         out_dir.mkdir(parents=True, exist_ok=True)
         if not chunked and divergence is None:
+            assert ckpt_dir is not None  # it is set whenever out_dir is
             save_checkpoint(ckpt_dir, config, out.state, metrics)
         _write_json(out_dir / "config.json", config.to_dict())
         _write_npz(out_dir / "metrics.npz", {**metrics, "env_steps": steps})
         summary = {
-            "env_name": config.env_name, "num_seeds": seeds, "seed": args.seed,
+            "env_name": config.env_name,
+            "num_seeds": seeds,
+            "seed": args.seed,
             "env_steps": int(steps[0, -1]),
             "final_return_per_seed": [float(v) for v in final],
-            "final_return": summarize(final), "evaluation": eval_summary, "timing": timing,
-            "diverged": None if divergence is None else {
-                "seed": divergence.run, "update": divergence.update,
-                "env_steps": divergence.env_steps, "quantity": divergence.quantity,
+            "final_return": summarize(final),
+            "evaluation": eval_summary,
+            "timing": timing,
+            "diverged": None
+            if divergence is None
+            else {
+                "seed": divergence.run,
+                "update": divergence.update,
+                "env_steps": divergence.env_steps,
+                "quantity": divergence.quantity,
                 "seeds": divergence.runs,
                 "first_update_per_seed": guard.first_nonfinite(metrics["nonfinite"]).tolist(),
                 "last_finite_checkpoint": None if last_finite is None else str(last_finite),
@@ -597,11 +755,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         }
         _write_json(out_dir / "summary.json", summary)
         pngs = _plot_run(out_dir, args.smooth)
-        print(f"wrote {out_dir}/config.json, metrics.npz, summary.json, checkpoints/ and "
-              f"{', '.join(p.name for p in pngs)}")
+        print(
+            f"wrote {out_dir}/config.json, metrics.npz, summary.json, checkpoints/ and "
+            f"{', '.join(p.name for p in pngs)}"
+        )
     if divergence is not None:
-        where = ("; no checkpoint written (no --out)" if last_finite is None
-                 else f"; last finite checkpoint: {last_finite}")
+        where = (
+            "; no checkpoint written (no --out)"
+            if last_finite is None
+            else f"; last finite checkpoint: {last_finite}"
+        )
         raise _Stop(3, f"error: training diverged: {divergence.describe()}{where}")
     return 0
 
@@ -639,13 +802,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     points = check_grid(config, grid)
     seeds = args.seeds or 1
     import jax
-    import numpy as np
 
-    print(f"sweeping {config.env_name}: {len(points)} point(s) x {seeds} seed(s) x "
-          f"{config.steps_trained:,} env steps", flush=True)
+    print(
+        f"sweeping {config.env_name}: {len(points)} point(s) x {seeds} seed(s) x "
+        f"{config.steps_trained:,} env steps",
+        flush=True,
+    )
     start = time.perf_counter()
-    result = sweep(config, seeds, grid, jax.random.PRNGKey(args.seed),
-                   max_runs_per_call=args.max_runs_per_call)
+    result = sweep(
+        config, seeds, grid, jax.random.PRNGKey(args.seed), max_runs_per_call=args.max_runs_per_call
+    )
     elapsed = time.perf_counter() - start
     summary = result.summary()
     print(f"done in {elapsed:.1f} s (incl. one compile, {result.num_calls} call(s))")
@@ -654,25 +820,34 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         s = row["final_return"]
         params = ", ".join(f"{k}={v:g}" for k, v in row["params"].items())
         bad = row["diverged"]
-        mark = "" if bad is None else (f"  DIVERGED: seed(s) {bad['seeds']} at update(s) "
-                                       f"{bad['first_update']}")
+        mark = (
+            ""
+            if bad is None
+            else (f"  DIVERGED: seed(s) {bad['seeds']} at update(s) {bad['first_update']}")
+        )
         if s["iqm"] is None:
             print(f"{row['point']:>5}  {params:<40} {'-':>9}{mark}")
             continue
         ci = f"[{s['iqm_ci'][0]:.1f}, {s['iqm_ci'][1]:.1f}]"
-        print(f"{row['point']:>5}  {params:<40} {s['mean']:>9.2f} {s['iqm']:>9.2f} "
-              f"{ci:>20}{mark}")
+        print(f"{row['point']:>5}  {params:<40} {s['mean']:>9.2f} {s['iqm']:>9.2f} {ci:>20}{mark}")
     if summary["best"] is not None:
         print(f"best: point {summary['best']['point']} {summary['best']['params']}")
     if summary["num_diverged_points"]:
-        print(f"{summary['num_diverged_points']} of {len(summary['points'])} point(s) had "
-              "runs that went non-finite; their statistics leave those runs out")
+        print(
+            f"{summary['num_diverged_points']} of {len(summary['points'])} point(s) had "
+            "runs that went non-finite; their statistics leave those runs out"
+        )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_json(out_dir / "config.json", config.to_dict())
-        _write_json(out_dir / "grid.json", {"grid": {k: list(map(float, v)) for k, v in
-                                                     grid.items()}, "points": result.points,
-                                            "dims": list(result.dims)})
+        _write_json(
+            out_dir / "grid.json",
+            {
+                "grid": {k: list(map(float, v)) for k, v in grid.items()},
+                "points": result.points,
+                "dims": list(result.dims),
+            },
+        )
         arrays = dict(result.metrics)
         arrays["env_steps"] = result.env_steps()
         arrays.update({f"grid__{k}": v for k, v in result.grid.items()})
@@ -680,8 +855,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         summary["timing"] = {"sweep_s_including_compile": elapsed}
         _write_json(out_dir / "summary.json", summary)
         pngs = _plot_run(out_dir, args.smooth)
-        print(f"wrote {out_dir}/config.json, grid.json, metrics.npz, summary.json and "
-              f"{', '.join(p.name for p in pngs)}")
+        print(
+            f"wrote {out_dir}/config.json, grid.json, metrics.npz, summary.json and "
+            f"{', '.join(p.name for p in pngs)}"
+        )
     if summary["num_diverged_points"] == len(summary["points"]):
         raise _Stop(3, "error: sweep diverged: every grid point had a run that went non-finite")
     return 0
@@ -700,8 +877,9 @@ def _parse_space(args: argparse.Namespace) -> dict[str, list[Any]]:
         name, sep, spec = item.partition("=")
         parts = spec.split(":")
         if not sep or len(parts) < 3:
-            raise CLIError(f"--space expects FIELD=PRIOR:LOW:HIGH or FIELD=choice:V1:V2..., "
-                           f"got {item!r}")
+            raise CLIError(
+                f"--space expects FIELD=PRIOR:LOW:HIGH or FIELD=choice:V1:V2..., got {item!r}"
+            )
         try:
             values = [float(v) for v in parts[1:]]
         except ValueError:
@@ -714,14 +892,21 @@ def _parse_space(args: argparse.Namespace) -> dict[str, list[Any]]:
 
 def cmd_pbt(args: argparse.Namespace) -> int:
     """``pbt``: population-based training, the whole schedule in one compiled call."""
-    for flag in ("--seeds", "--population", "--interval", "--eval-episodes", "--smooth",
-                 "--checkpoint-every"):
+    for flag in (
+        "--seeds",
+        "--population",
+        "--interval",
+        "--eval-episodes",
+        "--smooth",
+        "--checkpoint-every",
+    ):
         _check_positive(flag, getattr(args, flag[2:].replace("-", "_")))
     if args.interval is None:
         raise CLIError("pbt needs --interval K (PPO updates between exploit steps)")
     if (args.checkpoint_every is not None or args.resume) and args.out is None:
-        raise CLIError("--checkpoint-every and --resume need --out (checkpoints go to "
-                       "OUT/checkpoints)")
+        raise CLIError(
+            "--checkpoint-every and --resume need --out (checkpoints go to OUT/checkpoints)"
+        )
     try:
         perturb = tuple(float(v) for v in args.perturb.split(","))
     except ValueError:
@@ -731,23 +916,42 @@ def cmd_pbt(args: argparse.Namespace) -> int:
     space = _parse_space(args)
     from purejaxppo.pbt import make_pbt, pbt
 
-    options = dict(seeds=args.seeds or 1, exploit_fraction=args.exploit_fraction,
-                   perturb=perturb, resample_probability=args.resample_probability,
-                   fitness=args.fitness, eval_episodes=args.eval_episodes)
+    options = dict(
+        seeds=args.seeds or 1,
+        exploit_fraction=args.exploit_fraction,
+        perturb=perturb,
+        resample_probability=args.resample_probability,
+        fitness=args.fitness,
+        eval_episodes=args.eval_episodes,
+    )
     fns = make_pbt(config, args.population, space, args.interval, **options)  # validates
     import jax
     import numpy as np
 
-    print(f"PBT on {config.env_name}: population {args.population} x {options['seeds']} "
-          f"run(s) x {config.steps_trained:,} env steps, exploit every {args.interval} "
-          f"updates ({fns.num_exploits} exploit steps)", flush=True)
+    print(
+        f"PBT on {config.env_name}: population {args.population} x {options['seeds']} "
+        f"run(s) x {config.steps_trained:,} env steps, exploit every {args.interval} "
+        f"updates ({fns.num_exploits} exploit steps)",
+        flush=True,
+    )
     start = time.perf_counter()
     checkpoints = {}
     if args.checkpoint_every is not None or args.resume:
-        checkpoints = dict(checkpoint_dir=out_dir / "checkpoints",
-                           checkpoint_every=args.checkpoint_every or 1, resume=args.resume)
-    result = pbt(config, args.population, space, args.interval,
-                 jax.random.PRNGKey(args.seed), **options, **checkpoints)
+        assert out_dir is not None  # checked above: they need --out
+        checkpoints = dict(
+            checkpoint_dir=out_dir / "checkpoints",
+            checkpoint_every=args.checkpoint_every or 1,
+            resume=args.resume,
+        )
+    result = pbt(
+        config,
+        args.population,
+        space,
+        args.interval,
+        jax.random.PRNGKey(args.seed),
+        **options,
+        **checkpoints,
+    )
     elapsed = time.perf_counter() - start
     summary = result.summary()
     print(f"done in {elapsed:.1f} s (incl. compile)")
@@ -756,27 +960,37 @@ def cmd_pbt(args: argparse.Namespace) -> int:
     for p in range(result.population):
         fit = result.fitness[-1, p]
         mark = "  <- best" if p == result.best else ""
-        print(f"{p:>6}  {fit:>13.2f}  "
-              + "  ".join(f"{result.hparams[n][-1, p]:>14.6g}" for n in names) + mark)
+        print(
+            f"{p:>6}  {fit:>13.2f}  "
+            + "  ".join(f"{result.hparams[n][-1, p]:>14.6g}" for n in names)
+            + mark
+        )
     print(f"best: member {result.best}, lineage {result.ancestry()}")
     diverged = int(result.diverged.any(axis=0).sum())
     if diverged:
-        print(f"{diverged} member slot(s) went non-finite during some segment; each was "
-              "ranked last and replaced at the next exploit step (pbt.json: diverged)")
+        print(
+            f"{diverged} member slot(s) went non-finite during some segment; each was "
+            "ranked last and replaced at the next exploit step (pbt.json: diverged)"
+        )
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         _write_json(out_dir / "config.json", config.to_dict())
         record = {
-            "space": {n: [d.prior, *(d.choices or (d.low, d.high))]
-                      for n, d in result.space.items()},
-            "population": result.population, "interval": result.interval,
+            "space": {
+                n: [d.prior, *(d.choices or (d.low, d.high))] for n, d in result.space.items()
+            },
+            "population": result.population,
+            "interval": result.interval,
             "options": {**options, "perturb": list(perturb)},
-            "lineage": result.lineage.tolist(), "replaced": result.replaced.tolist(),
+            "lineage": result.lineage.tolist(),
+            "replaced": result.replaced.tolist(),
             "hparams": {n: result.hparams[n].tolist() for n in names},
-            "fitness": [[None if not np.isfinite(v) else float(v) for v in row]
-                        for row in result.fitness],
+            "fitness": [
+                [None if not np.isfinite(v) else float(v) for v in row] for row in result.fitness
+            ],
             "diverged": result.diverged.tolist(),
-            "summary": summary, "timing": {"pbt_s_including_compile": elapsed},
+            "summary": summary,
+            "timing": {"pbt_s_including_compile": elapsed},
         }
         _write_json(out_dir / "pbt.json", record)
         _write_npz(out_dir / "metrics.npz", {**result.metrics, "env_steps": result.env_steps()})
@@ -817,9 +1031,20 @@ def _plot_pbt(run: Path, smoothing: int = 1) -> Path:
     logs = tuple(n for n, spec in record["space"].items() if spec[0] == "loguniform")
     path = run / "population.png"
     best = record["summary"]["best"]
-    _atomic_write(path, lambda tmp: plot_pbt(
-        steps, returns, edges, hparams, tmp, title=f"PBT on {config.get('env_name', '')}",
-        log_fields=logs, best=best, smoothing=smoothing))
+    _atomic_write(
+        path,
+        lambda tmp: plot_pbt(
+            steps,
+            returns,
+            edges,
+            hparams,
+            tmp,
+            title=f"PBT on {config.get('env_name', '')}",
+            log_fields=logs,
+            best=best,
+            smoothing=smoothing,
+        ),
+    )
     return path
 
 
@@ -832,20 +1057,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from purejaxppo.evaluate import evaluate
 
-    res = evaluate(ckpt.config, ckpt.state, jax.random.PRNGKey(args.seed), args.episodes,
-                   deterministic=not args.stochastic)
+    res = evaluate(
+        ckpt.config,
+        ckpt.state,
+        jax.random.PRNGKey(args.seed),
+        args.episodes,
+        deterministic=not args.stochastic,
+    )
     returns = np.atleast_2d(np.asarray(res.returns))
     lengths = np.atleast_2d(np.asarray(res.lengths))
-    print(f"evaluating {ckpt.config.env_name} checkpoint at update {ckpt.step}: "
-          f"{args.episodes} episode(s) per seed, "
-          f"{'sampled' if args.stochastic else 'deterministic'} actions")
+    print(
+        f"evaluating {ckpt.config.env_name} checkpoint at update {ckpt.step}: "
+        f"{args.episodes} episode(s) per seed, "
+        f"{'sampled' if args.stochastic else 'deterministic'} actions"
+    )
     from purejaxppo.evaluate import describe_policy
 
     print(f"policy: {describe_policy(ckpt.config, not args.stochastic)}")
     print(f"{'seed':>6} {'mean return':>12} {'min':>9} {'max':>9} {'mean length':>12}")
     for i in range(returns.shape[0]):
-        print(f"{i:>6} {returns[i].mean():>12.2f} {returns[i].min():>9.2f} "
-              f"{returns[i].max():>9.2f} {lengths[i].mean():>12.1f}")
+        print(
+            f"{i:>6} {returns[i].mean():>12.2f} {returns[i].min():>9.2f} "
+            f"{returns[i].max():>9.2f} {lengths[i].mean():>12.1f}"
+        )
     print(f"{'all':>6} {returns.mean():>12.2f}")
     return 0
 
@@ -877,30 +1111,51 @@ def _plot_run(run: Path, smoothing: int = 1) -> list[Path]:
         note, marks = None, None
         if bad:
             who = "the run" if bad["seed"] is None else f"seed {bad['seed']}"
-            note = (f"DIVERGED: {who} went non-finite ({bad['quantity']})\nat update "
-                    f"{bad['update']}, env steps {bad['env_steps']:,}")
+            note = (
+                f"DIVERGED: {who} went non-finite ({bad['quantity']})\nat update "
+                f"{bad['update']}, env steps {bad['env_steps']:,}"
+            )
             marks = {f"first non-finite update ({who})": bad["env_steps"]}
-        _atomic_write(path, lambda tmp: plot_curves_ci(
-            steps, {"PPO": returns}, tmp, title=f"PPO on {env_name}",
-            smoothing=smoothing, note=note, marks=marks))
+        _atomic_write(
+            path,
+            lambda tmp: plot_curves_ci(
+                steps,
+                {"PPO": returns},
+                tmp,
+                title=f"PPO on {env_name}",
+                smoothing=smoothing,
+                note=note,
+                marks=marks,
+            ),
+        )
         out.append(path)
     else:
         returns = metrics["episode_return"]  # [points, seeds, updates]
         steps = metrics["env_steps"][0, 0]
         rows = (summary or {}).get("points", [])
         diverged = {r["point"] for r in rows if r.get("diverged")}
-        curves = {", ".join(f"{k}={v:g}" for k, v in p.items())
-                  + (" (diverged)" if i in diverged else ""): returns[i]
-                  for i, p in enumerate(grid["points"])}
-        note = (f"{len(diverged)} of {len(rows)} grid point(s) diverged" if diverged else None)
+        curves = {
+            ", ".join(f"{k}={v:g}" for k, v in p.items())
+            + (" (diverged)" if i in diverged else ""): returns[i]
+            for i, p in enumerate(grid["points"])
+        }
+        note = f"{len(diverged)} of {len(rows)} grid point(s) diverged" if diverged else None
         path = run / "learning_curves.png"
-        _atomic_write(path, lambda tmp: plot_curves_ci(
-            steps, curves, tmp, title=f"PPO sweep on {env_name}", smoothing=smoothing,
-            note=note))
+        _atomic_write(
+            path,
+            lambda tmp: plot_curves_ci(
+                steps, curves, tmp, title=f"PPO sweep on {env_name}", smoothing=smoothing, note=note
+            ),
+        )
         out.append(path)
         path = run / "final_return.png"
-        _atomic_write(path, lambda tmp: plot_sweep_final(
-            summary, tmp, title=f"final return per grid point ({env_name})"))
+        assert summary is not None  # a sweep run writes summary.json with grid.json
+        _atomic_write(
+            path,
+            lambda tmp: plot_sweep_final(
+                summary, tmp, title=f"final return per grid point ({env_name})"
+            ),
+        )
         out.append(path)
     return out
 
@@ -911,8 +1166,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
     run = Path(args.run)
     if not run.is_dir():
         raise CLIError(f"{args.run!r} is not a directory")
-    paths = ([_plot_pbt(run, args.smooth)] if (run / "pbt.json").exists()
-             else _plot_run(run, args.smooth))
+    paths = (
+        [_plot_pbt(run, args.smooth)]
+        if (run / "pbt.json").exists()
+        else _plot_run(run, args.smooth)
+    )
     for path in paths:
         print(f"wrote {path}")
     return 0
@@ -928,21 +1186,41 @@ def cmd_presets(args: argparse.Namespace) -> int:
         if args.name not in PRESETS:
             raise CLIError(f"no preset {args.name!r}; valid names: {preset_names()}")
         print(args.name)
-        print(textwrap.fill(PRESET_NOTES[args.name], 88, initial_indent="  ",
-                            subsequent_indent="  ", break_on_hyphens=False))
+        print(
+            textwrap.fill(
+                PRESET_NOTES[args.name],
+                88,
+                initial_indent="  ",
+                subsequent_indent="  ",
+                break_on_hyphens=False,
+            )
+        )
         config = PPOConfig.preset(args.name)
         for name, value in config.to_dict().items():
             print(f"  {name:<18} {value}")
         return 0
     for name in preset_names():
         print(name)
-        print(textwrap.fill(PRESET_NOTES[name], 88, initial_indent="  ",
-                            subsequent_indent="  ", break_on_hyphens=False))
+        print(
+            textwrap.fill(
+                PRESET_NOTES[name],
+                88,
+                initial_indent="  ",
+                subsequent_indent="  ",
+                break_on_hyphens=False,
+            )
+        )
     return 0
 
 
-_COMMANDS = {"train": cmd_train, "sweep": cmd_sweep, "pbt": cmd_pbt, "evaluate": cmd_evaluate,
-             "plot": cmd_plot, "presets": cmd_presets}
+_COMMANDS = {
+    "train": cmd_train,
+    "sweep": cmd_sweep,
+    "pbt": cmd_pbt,
+    "evaluate": cmd_evaluate,
+    "plot": cmd_plot,
+    "presets": cmd_presets,
+}
 
 
 def _is_closed_loop_error(error: BaseException | None) -> bool:

@@ -240,9 +240,7 @@ class PPOConfig:
         """A copy with ``changes`` applied (validated again)."""
         unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
         if unknown:
-            raise ValueError(
-                f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}"
-            )
+            raise ValueError(f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}")
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
@@ -261,9 +259,7 @@ class PPOConfig:
         data = dict(data)
         unknown = sorted(set(data) - set(field_names()))
         if unknown:
-            raise ValueError(
-                f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}"
-            )
+            raise ValueError(f"unknown PPOConfig field(s) {unknown}; valid fields: {field_names()}")
         for name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             if name in data:
                 data[name] = tuple(data[name])
@@ -306,7 +302,7 @@ def field_docs() -> dict[str, str]:
     current = None
     lines = (PPOConfig.__doc__ or "").splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "Attributes:")
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         stripped = line.strip()
         if not stripped:
             break
@@ -334,8 +330,18 @@ def _validate(c: PPOConfig) -> None:
         value = getattr(c, name)
         if not _is_int(value) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    for name in ("learning_rate", "clip_eps", "vf_clip_eps", "max_grad_norm", "adam_eps",
-                 "kl_target", "obs_clip", "reward_clip", "norm_eps", "reward_scale"):
+    for name in (
+        "learning_rate",
+        "clip_eps",
+        "vf_clip_eps",
+        "max_grad_norm",
+        "adam_eps",
+        "kl_target",
+        "obs_clip",
+        "reward_clip",
+        "norm_eps",
+        "reward_scale",
+    ):
         value = getattr(c, name)
         if not _is_number(value) or not value > 0 or not math.isfinite(value):
             raise ValueError(f"{name} must be a positive finite number, got {value!r}")
@@ -390,8 +396,7 @@ def _validate(c: PPOConfig) -> None:
         or not all(_is_int(h) and h > 0 for h in c.hidden_sizes)
     ):
         raise ValueError(
-            "hidden_sizes must be a non-empty tuple of positive integers, got "
-            f"{c.hidden_sizes!r}"
+            f"hidden_sizes must be a non-empty tuple of positive integers, got {c.hidden_sizes!r}"
         )
     if not isinstance(c.critic_hidden_sizes, tuple) or not all(
         _is_int(h) and h > 0 for h in c.critic_hidden_sizes
@@ -401,9 +406,7 @@ def _validate(c: PPOConfig) -> None:
             f"hidden_sizes), got {c.critic_hidden_sizes!r}"
         )
     if c.policy_head not in POLICY_HEADS:
-        raise ValueError(
-            f"unknown policy_head {c.policy_head!r}; allowed: {list(POLICY_HEADS)}"
-        )
+        raise ValueError(f"unknown policy_head {c.policy_head!r}; allowed: {list(POLICY_HEADS)}")
     if not _is_number(c.log_std_init) or not -20.0 <= c.log_std_init <= 5.0:
         raise ValueError(f"log_std_init must be a number in [-20, 5], got {c.log_std_init!r}")
     if not _is_number(c.min_std) or not 0.0 < c.min_std < 1.0:
@@ -418,8 +421,14 @@ def _validate(c: PPOConfig) -> None:
         raise ValueError(f"unknown torso {c.torso!r}; allowed: {list(TORSOS)}")
     for name in ("cnn_channels", "cnn_kernels"):
         value = getattr(c, name)
-        if not isinstance(value, tuple) or not value or not all(_is_int(v) and v > 0 for v in value):
-            raise ValueError(f"{name} must be a non-empty tuple of positive integers, got {value!r}")
+        if (
+            not isinstance(value, tuple)
+            or not value
+            or not all(_is_int(v) and v > 0 for v in value)
+        ):
+            raise ValueError(
+                f"{name} must be a non-empty tuple of positive integers, got {value!r}"
+            )
     if len(c.cnn_channels) != len(c.cnn_kernels):
         raise ValueError(
             f"cnn_channels {c.cnn_channels} and cnn_kernels {c.cnn_kernels} must have the "
@@ -428,9 +437,7 @@ def _validate(c: PPOConfig) -> None:
     if not isinstance(c.env_kwargs, tuple) or not all(
         isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], str) for p in c.env_kwargs
     ):
-        raise ValueError(
-            "env_kwargs must be a tuple of (name, value) pairs, got " f"{c.env_kwargs!r}"
-        )
+        raise ValueError(f"env_kwargs must be a tuple of (name, value) pairs, got {c.env_kwargs!r}")
     _validate_memory(c)
     if not isinstance(c.env_name, str):
         raise ValueError(f"env_name must be a string, got {c.env_name!r}")
@@ -479,8 +486,9 @@ def _validate_memory(c: PPOConfig) -> None:
         sequences = c.num_envs * (c.num_steps // (c.memory_chunk or c.num_steps))
         if sequences % c.num_minibatches:
             what = (
-                f"num_envs = {c.num_envs}" if c.memory_chunk is None else
-                f"the {sequences} sequences (num_envs * num_steps / memory_chunk)"
+                f"num_envs = {c.num_envs}"
+                if c.memory_chunk is None
+                else f"the {sequences} sequences (num_envs * num_steps / memory_chunk)"
             )
             raise ValueError(
                 f"with memory, minibatches are whole sequences: num_minibatches = "

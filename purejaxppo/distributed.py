@@ -39,8 +39,9 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -69,7 +70,9 @@ def replicate(tree: Any, mesh: Mesh) -> Any:
 
     def put(x: Any) -> jax.Array:
         if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
-            return jax.random.wrap_key_data(put(jax.random.key_data(x)), impl=jax.random.key_impl(x))
+            return jax.random.wrap_key_data(
+                put(jax.random.key_data(x)), impl=jax.random.key_impl(x)
+            )
         host = np.asarray(x)
         return jax.make_array_from_callback(host.shape, sharding, lambda idx: host[idx])
 
@@ -170,7 +173,9 @@ def make_seeds_train(
         if hparams is None:
             hp = config.hparams()
             hparams = jax.tree.map(lambda x: np.broadcast_to(np.asarray(x), (num,)), hp)
-        return batched(shard_leading(keys, mesh, seed_axis), shard_leading(hparams, mesh, seed_axis))
+        return batched(
+            shard_leading(keys, mesh, seed_axis), shard_leading(hparams, mesh, seed_axis)
+        )
 
     return train
 
@@ -187,6 +192,7 @@ def gather(tree: Any) -> Any:
     A collective: every process must call it. Replicated arrays (params, metrics) are
     read locally; arrays split across processes (env state) are all-gathered.
     """
+
     def one(x: Any) -> np.ndarray:
         if isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key):
             x = jax.random.key_data(x)
@@ -289,7 +295,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             [np.asarray(s.data) for s in out.state.obs.addressable_shards], axis=0
         )
         np.savez(
-            out_dir / f"process{jax.process_index()}.npz", local_obs=local_obs,
+            out_dir / f"process{jax.process_index()}.npz",
+            local_obs=local_obs,
             **{"params/" + k: v for k, v in flat.items()},
         )
         if is_main_process():

@@ -18,7 +18,8 @@ seeds) and caches the compiled program per config.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -56,17 +57,26 @@ def describe_policy(
     """
     if discrete is None:
         discrete = make_trainer(config).env.action_spec.discrete
-    norm = ("observations normalized with the frozen training statistics"
-            if config.normalize_obs else "raw observations")
+    norm = (
+        "observations normalized with the frozen training statistics"
+        if config.normalize_obs
+        else "raw observations"
+    )
     if discrete:
         how = "arg-max action" if deterministic else "sampled action"
     elif config.policy_head == "tanh_gaussian":
-        how = ("squashed mean action low + (high - low) (tanh(mean) + 1) / 2"
-               if deterministic else "sampled squashed-Gaussian action")
+        how = (
+            "squashed mean action low + (high - low) (tanh(mean) + 1) / 2"
+            if deterministic
+            else "sampled squashed-Gaussian action"
+        )
     else:
         head = "state-dependent-std" if config.policy_head == "gaussian_state_std" else ""
-        how = (f"mean action of the {head + ' ' if head else ''}Gaussian, clipped to the "
-               "bounds" if deterministic else "sampled Gaussian action, clipped to the bounds")
+        how = (
+            f"mean action of the {head + ' ' if head else ''}Gaussian, clipped to the bounds"
+            if deterministic
+            else "sampled Gaussian action, clipped to the bounds"
+        )
     return f"{how}; {norm}"
 
 
@@ -111,9 +121,16 @@ def make_evaluate(
         zeros = jnp.zeros((num_episodes,), jnp.float32)
         # Memory: the core's carry and the episode-start flags (every env starts one).
         memory = (nets.initial_carry(num_episodes), jnp.ones((num_episodes,), bool))
-        carry = (env_state, obs, zeros, jnp.zeros((num_episodes,), jnp.int32),
-                 jnp.zeros((num_episodes,), bool), jnp.int32(0), rng,
-                 memory if nets.has_memory else None)
+        carry = (
+            env_state,
+            obs,
+            zeros,
+            jnp.zeros((num_episodes,), jnp.int32),
+            jnp.zeros((num_episodes,), bool),
+            jnp.int32(0),
+            rng,
+            memory if nets.has_memory else None,
+        )
 
         def cond(c):
             return jnp.logical_and(~jnp.all(c[4]), c[5] < max_steps)
@@ -127,8 +144,7 @@ def make_evaluate(
             else:
                 dist, _, core_carry = nets.step(params, memory[0], norm_obs, memory[1])
             action = dist.mode() if deterministic else dist.sample(k_act)
-            res = batch_step(adapter)(jax.random.split(k_step, num_episodes), env_state,
-                                         action)
+            res = batch_step(adapter)(jax.random.split(k_step, num_episodes), env_state, action)
             active = ~done
             ret = ret + jnp.where(active, res.reward.astype(jnp.float32), 0.0)
             length = length + active.astype(jnp.int32)
@@ -145,8 +161,9 @@ def make_evaluate(
 
 
 @functools.lru_cache(maxsize=16)
-def _compiled(config: PPOConfig, num_episodes: int, deterministic: bool, max_steps: int,
-              batched: bool) -> Callable:
+def _compiled(
+    config: PPOConfig, num_episodes: int, deterministic: bool, max_steps: int, batched: bool
+) -> Callable:
     fn = make_evaluate(config, num_episodes, deterministic, max_steps)
     return jax.jit(jax.vmap(fn) if batched else fn)
 
@@ -196,9 +213,11 @@ def evaluate(
     have = [tuple(np.shape(x)) for x in jax.tree.leaves(state.params)]
     if have == want:
         batched = False
-    elif len(have) == len(want) and all(h[1:] == w for h, w in zip(have, want)) and len(
-        {h[0] for h in have}
-    ) == 1:
+    elif (
+        len(have) == len(want)
+        and all(h[1:] == w for h, w in zip(have, want, strict=True))
+        and len({h[0] for h in have}) == 1
+    ):
         batched = True
     else:
         raise ValueError(

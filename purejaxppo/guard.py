@@ -102,8 +102,9 @@ class Divergence:
       runs: every run that went bad, in index order.
     """
 
-    def __init__(self, run: int | None, update: int, env_steps: int, quantity: str,
-                 runs: list[int]) -> None:
+    def __init__(
+        self, run: int | None, update: int, env_steps: int, quantity: str, runs: list[int]
+    ) -> None:
         self.run, self.update, self.env_steps = run, update, env_steps
         self.quantity, self.runs = quantity, runs
 
@@ -112,8 +113,10 @@ class Divergence:
         who = "the run" if self.run is None else f"seed {self.run}"
         others = [r for r in self.runs if r != self.run]
         tail = f" (also seeds {others})" if others else ""
-        return (f"{who} went non-finite at update {self.update} (env steps "
-                f"{self.env_steps:,}): the {self.quantity} became NaN or infinite{tail}")
+        return (
+            f"{who} went non-finite at update {self.update} (env steps "
+            f"{self.env_steps:,}): the {self.quantity} became NaN or infinite{tail}"
+        )
 
 
 def find_divergence(codes: Any, batch_size: int, offset: int = 0) -> Divergence | None:
@@ -129,8 +132,13 @@ def find_divergence(codes: Any, batch_size: int, offset: int = 0) -> Divergence 
     if codes.ndim == 1:
         if first < 0:
             return None
-        return Divergence(None, offset + int(first), (offset + int(first) + 1) * batch_size,
-                          quantity(codes[first]), [])
+        return Divergence(
+            None,
+            offset + int(first),
+            (offset + int(first) + 1) * batch_size,
+            quantity(codes[first]),
+            [],
+        )
     flat_first = first.reshape(-1)
     flat_codes = codes.reshape(-1, codes.shape[-1])
     bad = [i for i in range(flat_first.size) if flat_first[i] >= 0]
@@ -138,5 +146,10 @@ def find_divergence(codes: Any, batch_size: int, offset: int = 0) -> Divergence 
         return None
     run = min(bad, key=lambda i: (flat_first[i], i))
     update = int(flat_first[run])
-    return Divergence(run, offset + update, (offset + update + 1) * batch_size,
-                      quantity(flat_codes[run, update]), bad)
+    return Divergence(
+        run,
+        offset + update,
+        (offset + update + 1) * batch_size,
+        quantity(flat_codes[run, update]),
+        bad,
+    )

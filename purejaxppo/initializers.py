@@ -25,7 +25,8 @@ worth.
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -78,14 +79,19 @@ def _qr_q_batched(axis_size: int, in_batched: Any, a: jax.Array) -> tuple[jax.Ar
     return _qr_q_plain(a), True
 
 
-def _to_kernel(q: jax.Array, shape: tuple[int, ...], column_axis: int, wide: bool,
-               scale: float, dtype: Any) -> jax.Array:
+def _to_kernel(
+    q: jax.Array, shape: tuple[int, ...], column_axis: int, wide: bool, scale: float, dtype: Any
+) -> jax.Array:
     n_cols = shape[column_axis]
     if wide:
         q = q.T
-    q = jnp.moveaxis(q.reshape(tuple(s for i, s in enumerate(shape)
-                                     if i != column_axis % len(shape)) + (n_cols,)),
-                     -1, column_axis)
+    q = jnp.moveaxis(
+        q.reshape(
+            tuple(s for i, s in enumerate(shape) if i != column_axis % len(shape)) + (n_cols,)
+        ),
+        -1,
+        column_axis,
+    )
     return (scale * q).astype(dtype)
 
 
@@ -98,8 +104,12 @@ def _matrix_shape(shape: tuple[int, ...], column_axis: int) -> tuple[tuple[int, 
     return ((n_cols, n_rows) if wide else (n_rows, n_cols)), wide
 
 
-def orthogonal_many(key: jax.Array, shapes: Sequence[tuple[int, ...]],
-                    scales: Sequence[float], dtype: Any = jnp.float32) -> list[jax.Array]:
+def orthogonal_many(
+    key: jax.Array,
+    shapes: Sequence[tuple[int, ...]],
+    scales: Sequence[float],
+    dtype: Any = jnp.float32,
+) -> list[jax.Array]:
     """Several scaled orthogonal matrices from ONE normal draw.
 
     Each result has the distribution of ``orthogonal(scale)(k, shape)`` (output
@@ -121,17 +131,21 @@ def orthogonal_many(key: jax.Array, shapes: Sequence[tuple[int, ...]],
       The matrices, in the order of ``shapes``.
     """
     if len(shapes) != len(scales):
-        raise ValueError(f"orthogonal_many needs one scale per shape, got {len(shapes)} "
-                         f"shapes and {len(scales)} scales")
+        raise ValueError(
+            f"orthogonal_many needs one scale per shape, got {len(shapes)} "
+            f"shapes and {len(scales)} scales"
+        )
     mats = [_matrix_shape(tuple(shape), -1) for shape in shapes]
     sizes = [m * n for (m, n), _ in mats]
     z = jax.random.normal(key, (sum(sizes),), jnp.float32)
     blocks, start = [], 0
-    for ((m, n), _), size in zip(mats, sizes):
-        blocks.append(z[start:start + size].reshape(m, n))
+    for ((m, n), _), size in zip(mats, sizes, strict=True):
+        blocks.append(z[start : start + size].reshape(m, n))
         start += size
-    return [_to_kernel(qr_q(a), tuple(shape), -1, wide, scale, dtype)
-            for a, shape, scale, (_, wide) in zip(blocks, shapes, scales, mats)]
+    return [
+        _to_kernel(qr_q(a), tuple(shape), -1, wide, scale, dtype)
+        for a, shape, scale, (_, wide) in zip(blocks, shapes, scales, mats, strict=True)
+    ]
 
 
 def orthogonal(scale: float = 1.0, column_axis: int = -1) -> Callable[..., jax.Array]:

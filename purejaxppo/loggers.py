@@ -25,8 +25,9 @@ from __future__ import annotations
 import csv
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -38,13 +39,15 @@ _EXTRA = {"tensorboard": ("tensorboardX", "tensorboard"), "wandb": ("wandb", "wa
 _COUNTERS = ("env_steps", "update_step")
 
 
-def _per_run(metrics: Mapping[str, Any],
-             batch_size: int | None = None) -> tuple[dict[str, np.ndarray], int]:
+def _per_run(
+    metrics: Mapping[str, Any], batch_size: int | None = None
+) -> tuple[dict[str, np.ndarray], int]:
     """Metrics as ``[seeds, updates]`` arrays (with exact int64 ``env_steps``), and
     the number of updates."""
     arrays = {k: np.asarray(v) for k, v in metrics.items()}
-    arrays = {k: v[None] if v.ndim == 1 else v.reshape((-1, v.shape[-1]))
-              for k, v in arrays.items()}
+    arrays = {
+        k: v[None] if v.ndim == 1 else v.reshape((-1, v.shape[-1])) for k, v in arrays.items()
+    }
     if "env_steps" not in arrays:
         if "update_step" not in arrays or batch_size is None:
             raise ValueError(
@@ -72,8 +75,13 @@ def _seed_means(arrays: dict[str, np.ndarray], i: int) -> dict[str, float]:
 class CSVLogger:
     """Appends one row per update and seed to ``<directory>/metrics.csv``."""
 
-    def __init__(self, directory: Path, names: list[str], start_update: int = 0,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        names: list[str],
+        start_update: int = 0,
+        batch_size: int | None = None,
+    ) -> None:
         self.path = Path(directory) / "metrics.csv"
         self.names = list(names)
         self.batch_size = batch_size
@@ -96,7 +104,7 @@ class CSVLogger:
         arrays, count = _per_run(metrics, self.batch_size)
         for i in range(count):
             for seed in range(arrays["env_steps"].shape[0]):
-                row = [first_update + i, int(arrays["env_steps"][seed, i]), seed]
+                row: list[int | str] = [first_update + i, int(arrays["env_steps"][seed, i]), seed]
                 row += [_cell(arrays[n][seed, i]) if n in arrays else "" for n in self.names]
                 self._writer.writerow(row)
         self._handle.flush()
@@ -139,8 +147,13 @@ class TensorBoardLogger:
 class WandbLogger:
     """A Weights & Biases run under ``<directory>/wandb`` (offline unless WANDB_MODE says)."""
 
-    def __init__(self, directory: Path, config: Mapping[str, Any], name: str | None,
-                 batch_size: int | None = None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        config: Mapping[str, Any],
+        name: str | None,
+        batch_size: int | None = None,
+    ) -> None:
         import wandb
 
         self.batch_size = batch_size
@@ -150,8 +163,14 @@ class WandbLogger:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             self._run = wandb.init(
-                project=os.environ.get("WANDB_PROJECT") or "purejaxppo", name=name,
-                dir=str(self.path), mode=mode, config=dict(config), reinit="finish_previous",
+                project=os.environ.get("WANDB_PROJECT") or "purejaxppo",
+                name=name,
+                dir=str(self.path),
+                # WANDB_MODE passes through as given (wandb validates it); its stubs
+                # accept only the literal modes.
+                mode=mode,  # type: ignore[arg-type]
+                config=dict(config),
+                reinit="finish_previous",
             )
 
     def log(self, metrics: Mapping[str, Any], first_update: int) -> None:

@@ -26,8 +26,9 @@ import dataclasses
 import functools
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jax
 import numpy as np
@@ -69,8 +70,9 @@ class TrainingDiverged(RuntimeError):
         ``checkpoint_dir`` was given.
     """
 
-    def __init__(self, divergence: guard.Divergence, output: TrainOutput,
-                 checkpoint: Path | None) -> None:
+    def __init__(
+        self, divergence: guard.Divergence, output: TrainOutput, checkpoint: Path | None
+    ) -> None:
         where = f"; last finite checkpoint: {checkpoint}" if checkpoint is not None else ""
         super().__init__(f"training diverged: {divergence.describe()}{where}")
         self.divergence, self.output, self.checkpoint = divergence, output, checkpoint
@@ -86,8 +88,9 @@ class TrainingInterrupted(RuntimeError):
       checkpoint: the step directory written (``None`` without ``checkpoint_dir``).
     """
 
-    def __init__(self, signum: int, update_step: int, output: TrainOutput,
-                 checkpoint: Path | None) -> None:
+    def __init__(
+        self, signum: int, update_step: int, output: TrainOutput, checkpoint: Path | None
+    ) -> None:
         name = signal.Signals(signum).name
         where = f"; checkpoint: {checkpoint}" if checkpoint is not None else ""
         super().__init__(f"training interrupted by {name} after update {update_step}{where}")
@@ -158,8 +161,9 @@ def _check_positive(name: str, value: Any, allow_none: bool = True) -> None:
     if value is None and allow_none:
         return
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{name} must be a positive integer{' or None' if allow_none else ''}, "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{name} must be a positive integer{' or None' if allow_none else ''}, got {value!r}"
+        )
 
 
 class _Progress:
@@ -168,12 +172,22 @@ class _Progress:
     def __init__(self, enabled: bool, total: int, done: int, label: str) -> None:
         self._bar = None
         if enabled:
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                       TimeElapsedColumn, TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
             self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[info]}"),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"),
             )
             self._bar.start()
             self._task = self._bar.add_task(label, total=total, completed=done, info="")
@@ -262,8 +276,10 @@ def train_in_chunks(
 
     history: list[dict[str, np.ndarray]] = []
     if resume is not None:
-        ckpt = resume if isinstance(resume, Checkpoint) else load_checkpoint(
-            resume, config, env=env, env_params=env_params
+        ckpt = (
+            resume
+            if isinstance(resume, Checkpoint)
+            else load_checkpoint(resume, config, env=env, env_params=env_params)
         )
         if ckpt.config != config:
             raise ValueError("the checkpoint was written with a different config")
@@ -282,6 +298,7 @@ def train_in_chunks(
             history.append(ckpt.metrics)
         done = ckpt.step
     else:
+        assert rng is not None  # checked above: rng is required unless resuming
         keys = rng if num_seeds is None else jax.random.split(rng, num_seeds)
         state = fns.init(keys, hp)
         done = 0
@@ -295,8 +312,8 @@ def train_in_chunks(
         parts = history + ([extra] if extra is not None else [])
         return {k: np.concatenate([h[k] for h in parts], axis=-1) for k in parts[0]}
 
-    def save(state: TrainState, metrics: dict[str, np.ndarray]) -> Path:
-        return save_checkpoint(checkpoint_dir, config, state, metrics)
+    def save(directory: str | Path, state: TrainState, metrics: dict[str, np.ndarray]) -> Path:
+        return save_checkpoint(directory, config, state, metrics)
 
     with _SignalCatcher(handle_signals) as signals:
         try:
@@ -306,8 +323,15 @@ def train_in_chunks(
                 state, metrics = fns.chunk(length)(state, hp)
                 metrics = jax.device_get(metrics)
                 if callback is not None:
-                    callback(ChunkInfo(done + length, total, (done + length) * config.batch_size,
-                                       metrics, state))
+                    callback(
+                        ChunkInfo(
+                            done + length,
+                            total,
+                            (done + length) * config.batch_size,
+                            metrics,
+                            state,
+                        )
+                    )
                 bad = guard.find_divergence(metrics["nonfinite"], config.batch_size, done)
                 if bad is not None and stop_on_nonfinite:
                     good = bad.update - done
@@ -316,9 +340,11 @@ def train_in_chunks(
                     finite = {k: v[..., :good] for k, v in metrics.items()}
                     path = None
                     if checkpoint_dir is not None:
-                        path = (Path(checkpoint_dir) / str(bad.update)
-                                if saved_any and last_saved == bad.update
-                                else save(before, joined(finite)))
+                        path = (
+                            Path(checkpoint_dir) / str(bad.update)
+                            if saved_any and last_saved == bad.update
+                            else save(checkpoint_dir, before, joined(finite))
+                        )
                     history.append(metrics)
                     raise TrainingDiverged(bad, TrainOutput(state=before, metrics=joined()), path)
                 history.append(metrics)
@@ -326,10 +352,12 @@ def train_in_chunks(
                 ret = np.asarray(metrics["episode_return"])[..., -1]
                 info = f"return {np.nanmean(ret):.1f}" if np.any(np.isfinite(ret)) else ""
                 bar.advance(done, info)
-                due = (checkpoint_every is not None
-                       and done // checkpoint_every > last_saved // checkpoint_every)
+                due = (
+                    checkpoint_every is not None
+                    and done // checkpoint_every > last_saved // checkpoint_every
+                )
                 if checkpoint_dir is not None and (due or done == total or signals.received):
-                    save(state, joined())
+                    save(checkpoint_dir, state, joined())
                     last_saved, saved_any = done, True
                 if signals.received is not None and done < total:
                     path = Path(checkpoint_dir) / str(done) if checkpoint_dir is not None else None
@@ -358,8 +386,10 @@ def replay(
     ``num_seeds``), e.g. to recover the last finite state of a fused run that diverged.
     """
     _check_positive("num_seeds", num_seeds)
-    if isinstance(num_updates, bool) or not isinstance(num_updates, int) or not (
-        0 <= num_updates <= config.num_updates
+    if (
+        isinstance(num_updates, bool)
+        or not isinstance(num_updates, int)
+        or not (0 <= num_updates <= config.num_updates)
     ):
         raise ValueError(
             f"num_updates must be an integer in [0, {config.num_updates}], got {num_updates!r}"

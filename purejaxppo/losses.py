@@ -68,9 +68,7 @@ KL_BETA_MIN = 1e-6
 KL_BETA_MAX = 1e6
 
 
-def adapt_kl_beta(
-    beta: jax.Array, kl: jax.Array, kl_target: float | jax.Array
-) -> jax.Array:
+def adapt_kl_beta(beta: jax.Array, kl: jax.Array, kl_target: float | jax.Array) -> jax.Array:
     """Adaptive-KL rule of the PPO paper, with beta kept in a fixed range.
 
     ``beta / 2`` if ``kl < kl_target / 1.5``; ``beta * 2`` if ``kl > 1.5 * kl_target``;

@@ -53,7 +53,8 @@ the LSTM forget gate (1.0).
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -144,8 +145,13 @@ def _gru(size: int) -> Core:
         h = cell(p, _reset(h, reset), input_proj(p, x))
         return h, h
 
-    return Core(init, lambda n: jnp.zeros((n, size), jnp.float32), step,
-                _scan_unroll(cell, input_proj), size)
+    return Core(
+        init,
+        lambda n: jnp.zeros((n, size), jnp.float32),
+        step,
+        _scan_unroll(cell, input_proj),
+        size,
+    )
 
 
 # ----------------------------------------------------------------------------- LSTM

@@ -32,8 +32,10 @@ Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``
 
 from __future__ import annotations
 
+import itertools
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, cast
 
 import flax.linen as nn
 import jax
@@ -124,10 +126,20 @@ def dense_dot(lhs, rhs, dimension_numbers, precision=None, preferred_element_typ
         and tuple(contract[1]) == (0,)
         and rhs.ndim == 2
     )
-    if (not plain or not _TRANSPOSED_WEIGHT_GRAD or rhs.shape[1] < _MIN_OUT
-            or rows > _MAX_ROWS or jax.default_backend() != "cpu"):
-        return jax.lax.dot_general(lhs, rhs, dimension_numbers, precision=precision,
-                                   preferred_element_type=preferred_element_type)
+    if (
+        not plain
+        or not _TRANSPOSED_WEIGHT_GRAD
+        or rhs.shape[1] < _MIN_OUT
+        or rows > _MAX_ROWS
+        or jax.default_backend() != "cpu"
+    ):
+        return jax.lax.dot_general(
+            lhs,
+            rhs,
+            dimension_numbers,
+            precision=precision,
+            preferred_element_type=preferred_element_type,
+        )
     return _matmul(lhs, rhs)
 
 
@@ -158,8 +170,9 @@ class MLP(nn.Module):
         )(x)
 
 
-def init_mlps(key: jax.Array,
-              mlps: list[tuple[int, tuple[int, ...], int, float]]) -> list[dict[str, Any]]:
+def init_mlps(
+    key: jax.Array, mlps: list[tuple[int, tuple[int, ...], int, float]]
+) -> list[dict[str, Any]]:
     """Parameters of several :class:`MLP` s, all weights from one normal draw.
 
     Each result has the structure and the distribution of
@@ -184,14 +197,17 @@ def init_mlps(key: jax.Array,
     scales: list[float] = []
     for in_dim, sizes, out_size, head_scale in mlps:
         dims = (in_dim,) + tuple(sizes) + (out_size,)
-        shapes += list(zip(dims[:-1], dims[1:]))
+        shapes += list(itertools.pairwise(dims))
         scales += [HIDDEN_GAIN] * len(sizes) + [head_scale]
     kernels = iter(orthogonal_many(key, shapes, scales))
     result = []
     for _, sizes, out_size, _ in mlps:
-        result.append({f"Dense_{i}": {"kernel": next(kernels),
-                                      "bias": jnp.zeros((width,), jnp.float32)}
-                       for i, width in enumerate(tuple(sizes) + (out_size,))})
+        result.append(
+            {
+                f"Dense_{i}": {"kernel": next(kernels), "bias": jnp.zeros((width,), jnp.float32)}
+                for i, width in enumerate(tuple(sizes) + (out_size,))
+            }
+        )
     return result
 
 
@@ -224,7 +240,7 @@ class CNN(nn.Module):
         lead = x.shape[:-1]
         size = math.prod(self.obs_shape)
         image = jnp.reshape(x[..., :size], (-1,) + tuple(self.obs_shape))
-        for width, kernel in zip(self.channels, self.kernels):
+        for width, kernel in zip(self.channels, self.kernels, strict=True):
             image = nn.Conv(
                 width,
                 (kernel, kernel),
@@ -258,15 +274,15 @@ class Networks(NamedTuple):
         ``step`` compute).
     """
 
-    init: Callable[[jax.Array], Any]
+    init: Callable[..., Any]
     policy: Callable[[Any, jax.Array], Any]
     value: Callable[[Any, jax.Array], jax.Array]
     policy_and_value: Callable[[Any, jax.Array], tuple[Any, jax.Array]]
     action_spec: ActionSpec
-    has_memory: bool = False
-    initial_carry: Callable[[int], Any] | None = None
-    step: Callable[..., tuple[Any, jax.Array, Any]] | None = None
-    unroll: Callable[..., tuple[Any, jax.Array, Any]] | None = None
+    has_memory: bool
+    initial_carry: Callable[[int], Any]
+    step: Callable[..., tuple[Any, jax.Array, Any]]
+    unroll: Callable[..., tuple[Any, jax.Array, Any]]
 
 
 def _memory_only(name: str) -> Callable[..., Any]:
@@ -352,8 +368,15 @@ def make_networks(
             )
 
         def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
-            return CNN(obs_shape, tuple(cnn_channels), tuple(cnn_kernels),
-                       tuple(sizes), out_size, scale, activation)
+            return CNN(
+                obs_shape,
+                tuple(cnn_channels),
+                tuple(cnn_kernels),
+                tuple(sizes),
+                out_size,
+                scale,
+                activation,
+            )
     else:
 
         def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
@@ -367,13 +390,18 @@ def make_networks(
     masked = bool(getattr(action_spec, "masked", False)) and discrete
     num_actions = action_spec.num_actions
 
-    def head_params(params: dict[str, Any], key: jax.Array, in_dim: int,
-                    log_std0: Any) -> dict[str, Any]:
+    def head_params(
+        params: dict[str, Any], key: jax.Array, in_dim: int, log_std0: Any
+    ) -> dict[str, Any]:
         log_std0 = log_std_init if log_std0 is None else log_std0
-        if torso == "mlp" and _ONE_DRAW_INIT:
+        # With memory the heads take Flax's per-layer init: that is what they have
+        # always had (the name ``torso`` used to be rebound to the memory torso's
+        # Dense layer by the time this ran, so the comparison with "mlp" was False).
+        if torso == "mlp" and memory is None and _ONE_DRAW_INIT:
             params["actor"], params["critic"] = init_mlps(
-                key, [(in_dim, tuple(hidden_sizes), actor_out, 0.01),
-                      (in_dim, critic_sizes, 1, 1.0)])
+                key,
+                [(in_dim, tuple(hidden_sizes), actor_out, 0.01), (in_dim, critic_sizes, 1, 1.0)],
+            )
         else:
             k_actor, k_critic = jax.random.split(key)
             dummy = jnp.zeros((1, in_dim), jnp.float32)
@@ -388,8 +416,8 @@ def make_networks(
             params["log_std"] = jnp.full((act_dim,), log_std0, jnp.float32)
         return params
 
-    def policy_fn(params: dict[str, Any], features: jax.Array, obs: jax.Array = None):
-        out = actor.apply({"params": params["actor"]}, features)
+    def policy_fn(params: dict[str, Any], features: jax.Array, obs: jax.Array):
+        out = cast(jax.Array, actor.apply({"params": params["actor"]}, features))
         if masked:
             return Categorical(out, obs[..., -num_actions:] > 0.5)
         if discrete:
@@ -404,7 +432,7 @@ def make_networks(
         return DiagGaussian(mean, log_std)
 
     def value_fn(params: dict[str, Any], features: jax.Array) -> jax.Array:
-        return critic.apply({"params": params["critic"]}, features)[..., 0]
+        return cast(jax.Array, critic.apply({"params": params["critic"]}, features))[..., 0]
 
     if memory is None:
         # Feed-forward: the heads see the observation itself (empty torso, no core).
@@ -421,14 +449,22 @@ def make_networks(
             dist, value = policy_and_value(params, obs)
             return dist, value, carry
 
-        return Networks(init, policy, value_fn, policy_and_value, action_spec,
-                        has_memory=False, initial_carry=lambda n: (), step=step,
-                        unroll=step)
+        return Networks(
+            init,
+            policy,
+            value_fn,
+            policy_and_value,
+            action_spec,
+            has_memory=False,
+            initial_carry=lambda n: (),
+            step=step,
+            unroll=step,
+        )
 
     from purejaxppo.memory import make_core
 
     core = make_core(memory, memory_size)
-    torso = nn.Dense(
+    torso_layer = nn.Dense(
         memory_size,
         kernel_init=orthogonal(HIDDEN_GAIN),
         bias_init=nn.initializers.zeros,
@@ -438,13 +474,13 @@ def make_networks(
     def init_memory(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
         k_torso, k_core, k_heads = jax.random.split(key, 3)
         params = {
-            "torso": torso.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
+            "torso": torso_layer.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
             "core": core.init(k_core, memory_size),
         }
         return head_params(params, k_heads, core.size, log_std0)
 
     def embed(params: dict[str, Any], obs: jax.Array) -> jax.Array:
-        return act(torso.apply({"params": params["torso"]}, obs))
+        return act(cast(jax.Array, torso_layer.apply({"params": params["torso"]}, obs)))
 
     def memory_step(params, carry, obs, reset):
         carry, h = core.step(params["core"], carry, embed(params, obs), reset)
@@ -455,7 +491,13 @@ def make_networks(
         return policy_fn(params, hs, obs), value_fn(params, hs), carry
 
     return Networks(
-        init_memory, _memory_only("policy"), _memory_only("value"),
-        _memory_only("policy_and_value"), action_spec, has_memory=True,
-        initial_carry=core.initial_carry, step=memory_step, unroll=memory_unroll,
+        init_memory,
+        _memory_only("policy"),
+        _memory_only("value"),
+        _memory_only("policy_and_value"),
+        action_spec,
+        has_memory=True,
+        initial_carry=core.initial_carry,
+        step=memory_step,
+        unroll=memory_unroll,
     )

@@ -84,12 +84,16 @@ def rms_update(stats: RunningMeanStd, batch: jax.Array) -> RunningMeanStd:
     delta = batch_mean - stats.mean
     frac_b = batch_count / safe_total
     new_mean = stats.mean + delta * frac_b
-    m2 = stats.var * stats.count + batch_var * batch_count + jnp.square(delta) * stats.count * frac_b
+    m2 = (
+        stats.var * stats.count + batch_var * batch_count + jnp.square(delta) * stats.count * frac_b
+    )
     new_var = m2 / safe_total
     return RunningMeanStd(mean=new_mean, var=new_var, count=total)
 
 
-def rms_normalize(stats: RunningMeanStd, x: jax.Array, clip: float | jax.Array, eps: float | jax.Array) -> jax.Array:
+def rms_normalize(
+    stats: RunningMeanStd, x: jax.Array, clip: float | jax.Array, eps: float | jax.Array
+) -> jax.Array:
     """Standardizes ``x`` with the running statistics and clips it.
 
     Args:
@@ -129,7 +133,9 @@ def reward_scaler_init(num_envs: int) -> RewardScaler:
     Returns:
       Empty return statistics and zero discounted returns.
     """
-    return RewardScaler(return_rms=rms_init(()), discounted_return=jnp.zeros((num_envs,), jnp.float32))
+    return RewardScaler(
+        return_rms=rms_init(()), discounted_return=jnp.zeros((num_envs,), jnp.float32)
+    )
 
 
 def scale_rewards(

@@ -48,8 +48,9 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Mapping, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -140,9 +141,7 @@ def check_space(config: PPOConfig, space: Mapping[str, Any]) -> dict[str, Dimens
                     f"got {values!r}"
                 )
             if prior == "loguniform" and values[0] <= 0:
-                raise ValueError(
-                    f"space[{name!r}]: loguniform bounds must be > 0, got {values!r}"
-                )
+                raise ValueError(f"space[{name!r}]: loguniform bounds must be > 0, got {values!r}")
             dim = Dimension(name, prior, values[0], values[1])
         for v in dim.choices or (dim.low, dim.high):
             try:
@@ -153,8 +152,17 @@ def check_space(config: PPOConfig, space: Mapping[str, Any]) -> dict[str, Dimens
     return dims
 
 
-def _check_args(population, seeds, interval, exploit_fraction, perturb, resample_probability,
-                fitness, eval_episodes, num_updates) -> None:
+def _check_args(
+    population,
+    seeds,
+    interval,
+    exploit_fraction,
+    perturb,
+    resample_probability,
+    fitness,
+    eval_episodes,
+    num_updates,
+) -> None:
     for name, value in (("population", population), ("seeds", seeds), ("interval", interval)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
@@ -165,18 +173,23 @@ def _check_args(population, seeds, interval, exploit_fraction, perturb, resample
         )
     if not _number(exploit_fraction) or not 0.0 <= exploit_fraction <= 0.5:
         raise ValueError(f"exploit_fraction must be a number in [0, 0.5], got {exploit_fraction!r}")
-    if (isinstance(perturb, (str, bytes)) or not isinstance(perturb, Sequence) or not perturb
-            or not all(_number(f) and 0 < f < math.inf for f in perturb)):
+    if (
+        isinstance(perturb, (str, bytes))
+        or not isinstance(perturb, Sequence)
+        or not perturb
+        or not all(_number(f) and 0 < f < math.inf for f in perturb)
+    ):
         raise ValueError(f"perturb must be a non-empty list of positive factors, got {perturb!r}")
     if not _number(resample_probability) or not 0.0 <= resample_probability <= 1.0:
-        raise ValueError(
-            f"resample_probability must be in [0, 1], got {resample_probability!r}")
+        raise ValueError(f"resample_probability must be in [0, 1], got {resample_probability!r}")
     if fitness not in FITNESS:
         raise ValueError(f"unknown fitness {fitness!r}; allowed: {list(FITNESS)}")
-    if fitness == "eval" and (isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int)
-                              or eval_episodes <= 0):
+    if fitness == "eval" and (
+        isinstance(eval_episodes, bool) or not isinstance(eval_episodes, int) or eval_episodes <= 0
+    ):
         raise ValueError(
-            f"fitness='eval' needs eval_episodes, a positive integer; got {eval_episodes!r}")
+            f"fitness='eval' needs eval_episodes, a positive integer; got {eval_episodes!r}"
+        )
 
 
 # ---------------------------------------------------------------- the program state
@@ -201,12 +214,12 @@ class PBTState:
 class SegmentOut(NamedTuple):
     """What one segment reports (each array has a leading population axis)."""
 
-    metrics: dict[str, jax.Array]   # [P, seeds, updates of the segment]
-    fitness: jax.Array              # [P]
-    diverged: jax.Array             # [P] bool
-    parents: jax.Array              # [P] int32 (identity when no exploit follows)
-    replaced: jax.Array             # [P] bool
-    hparams: HParams                # [P], after explore (what the next segment uses)
+    metrics: dict[str, jax.Array]  # [P, seeds, updates of the segment]
+    fitness: jax.Array  # [P]
+    diverged: jax.Array  # [P] bool
+    parents: jax.Array  # [P] int32 (identity when no exploit follows)
+    replaced: jax.Array  # [P] bool
+    hparams: HParams  # [P], after explore (what the next segment uses)
 
 
 class PBT(NamedTuple):
@@ -244,7 +257,8 @@ def member_keys(rng: jax.Array, population: int, seeds: int) -> jax.Array:
     is ``make_train(config)(keys[p, s], hparams_p)`` until its first exploit."""
     k_members = jax.random.fold_in(rng, 0)
     return jax.random.split(k_members, population * seeds).reshape(
-        (population, seeds) + jax.random.split(k_members, 1).shape[1:])
+        (population, seeds) + jax.random.split(k_members, 1).shape[1:]
+    )
 
 
 def make_pbt(
@@ -269,21 +283,31 @@ def make_pbt(
     """
     if not isinstance(config, PPOConfig):
         raise ValueError(f"config must be a PPOConfig, got {type(config).__name__}")
-    _check_args(population, seeds, interval, exploit_fraction, perturb, resample_probability,
-                fitness, eval_episodes, config.num_updates)
+    _check_args(
+        population,
+        seeds,
+        interval,
+        exploit_fraction,
+        perturb,
+        resample_probability,
+        fitness,
+        eval_episodes,
+        config.num_updates,
+    )
     dims = check_space(config, space)
     trainer = make_trainer(config, env, env_params)
-    evaluate = (make_evaluate(config, eval_episodes, True, env=env, env_params=env_params)
-                if fitness == "eval" else None)
+    evaluate = None
+    if fitness == "eval":
+        assert eval_episodes is not None  # _check_args: fitness="eval" needs eval_episodes
+        evaluate = make_evaluate(config, eval_episodes, True, env=env, env_params=env_params)
     num_exploits = math.ceil(config.num_updates / interval) - 1
     last_segment = config.num_updates - num_exploits * interval
-    n_swap = int(math.floor(exploit_fraction * population))
+    n_swap = math.floor(exploit_fraction * population)
     factors = jnp.asarray(perturb, jnp.float32)
     base = config.hparams()
 
     def sample(rng: jax.Array, n: int) -> HParams:
-        values = {name: jnp.full((n,), getattr(base, name), jnp.float32)
-                  for name in TRACED_FIELDS}
+        values = {name: jnp.full((n,), getattr(base, name), jnp.float32) for name in TRACED_FIELDS}
         for i, dim in enumerate(dims.values()):
             values[dim.name] = _draw(jax.random.fold_in(rng, i), dim, n)
         return HParams(**values)
@@ -310,8 +334,12 @@ def make_pbt(
         keys = member_keys(rng, population, seeds)
         hp = sample(jax.random.fold_in(rng, 1), population)
         states = jax.vmap(lambda k, h: jax.vmap(lambda kk: trainer.init(kk, h))(k))(keys, hp)
-        return PBTState(train=states, hparams=hp, rng=jax.random.fold_in(rng, 2),
-                        segment=jnp.zeros((), jnp.int32))
+        return PBTState(
+            train=states,
+            hparams=hp,
+            rng=jax.random.fold_in(rng, 2),
+            segment=jnp.zeros((), jnp.int32),
+        )
 
     def run_member(state: TrainState, hp: HParams, n: int):
         return jax.vmap(lambda s: run_updates(trainer, s, hp, n))(state)
@@ -324,31 +352,48 @@ def make_pbt(
 
     def segment(pstate: PBTState, num_updates: int, exploit: bool):
         states, metrics = jax.vmap(lambda s, h: run_member(s, h, num_updates))(
-            pstate.train, pstate.hparams)
+            pstate.train, pstate.hparams
+        )
         k_fit, k_parent, k_explore, rng = jax.random.split(pstate.rng, 4)
         fit, diverged = jax.vmap(member_fitness)(
-            states, metrics, jax.random.split(k_fit, population))
+            states, metrics, jax.random.split(k_fit, population)
+        )
         if not exploit or n_swap == 0:
             ident = jnp.arange(population, dtype=jnp.int32)
-            return (pstate.replace(train=states, rng=rng, segment=pstate.segment + 1),
-                    SegmentOut(metrics, fit, diverged, ident,
-                               jnp.zeros((population,), bool), pstate.hparams))
+            return (
+                dataclasses.replace(pstate, train=states, rng=rng, segment=pstate.segment + 1),
+                SegmentOut(
+                    metrics, fit, diverged, ident, jnp.zeros((population,), bool), pstate.hparams
+                ),
+            )
         parents, replaced = choose_parents(k_parent, fit, diverged, n_swap)
-        copied = jax.tree.map(lambda x: x[parents],
-                              {f: getattr(states, f) for f in _EXPLOITED})
+        copied = jax.tree.map(lambda x: x[parents], {f: getattr(states, f) for f in _EXPLOITED})
         states = states.replace(**copied)
         new_hp = explore(k_explore, jax.tree.map(lambda x: x[parents], pstate.hparams))
-        hp = jax.tree.map(lambda new, old: jnp.where(replaced, new, old), new_hp,
-                          pstate.hparams)
-        return (PBTState(train=states, hparams=hp, rng=rng, segment=pstate.segment + 1),
-                SegmentOut(metrics, fit, diverged, parents, replaced, hp))
+        hp = jax.tree.map(lambda new, old: jnp.where(replaced, new, old), new_hp, pstate.hparams)
+        return (
+            PBTState(train=states, hparams=hp, rng=rng, segment=pstate.segment + 1),
+            SegmentOut(metrics, fit, diverged, parents, replaced, hp),
+        )
 
-    return PBT(config, dims, population, seeds, interval, num_exploits, last_segment,
-               init, segment, sample, explore)
+    return PBT(
+        config,
+        dims,
+        population,
+        seeds,
+        interval,
+        num_exploits,
+        last_segment,
+        init,
+        segment,
+        sample,
+        explore,
+    )
 
 
-def segment_fitness(metrics: dict[str, jax.Array], last_return: jax.Array,
-                    eval_return: jax.Array | None = None) -> tuple[jax.Array, jax.Array]:
+def segment_fitness(
+    metrics: dict[str, jax.Array], last_return: jax.Array, eval_return: jax.Array | None = None
+) -> tuple[jax.Array, jax.Array]:
     """Fitness of one member from its segment's metrics; ``(fitness, diverged)``.
 
     Args:
@@ -372,8 +417,9 @@ def segment_fitness(metrics: dict[str, jax.Array], last_return: jax.Array,
     return jnp.where(diverged | ~jnp.isfinite(score), -jnp.inf, score), diverged
 
 
-def choose_parents(key: jax.Array, fitness: jax.Array, diverged: jax.Array,
-                   n_swap: int) -> tuple[jax.Array, jax.Array]:
+def choose_parents(
+    key: jax.Array, fitness: jax.Array, diverged: jax.Array, n_swap: int
+) -> tuple[jax.Array, jax.Array]:
     """The exploit step: which member each slot continues from.
 
     The ``n_swap`` lowest-ranked members (ties: lower index ranks lower) and every
@@ -389,7 +435,7 @@ def choose_parents(key: jax.Array, fitness: jax.Array, diverged: jax.Array,
     order = jnp.argsort(fitness, stable=True)  # ascending; -inf (diverged) first
     rank = jnp.zeros((population,), jnp.int32).at[order].set(ident)
     replaced = (rank < n_swap) | diverged
-    top = order[population - n_swap:]
+    top = order[population - n_swap :]
     pick = top[jax.random.randint(key, (population,), 0, n_swap)]
     return jnp.where(replaced, pick, ident).astype(jnp.int32), replaced
 
@@ -484,23 +530,33 @@ class PBTResult:
         }
 
 
-def _collect(pbt_fns: PBT, first: HParams, outs: list[SegmentOut], final: PBTState,
-             keys: Any) -> PBTResult:
+def _collect(
+    pbt_fns: PBT, first: HParams, outs: list[SegmentOut], final: PBTState, keys: Any
+) -> PBTResult:
     """Stitches segment outputs (numpy) into a :class:`PBTResult`."""
     seeds = pbt_fns.seeds
-    metrics = {name: np.concatenate([np.asarray(o.metrics[name]) for o in outs], axis=-1)
-               for name in outs[0].metrics}
+    metrics = {
+        name: np.concatenate([np.asarray(o.metrics[name]) for o in outs], axis=-1)
+        for name in outs[0].metrics
+    }
     if seeds == 1:
         metrics = {k: v[:, 0] for k, v in metrics.items()}
     exploit_outs = outs[:-1]
     p = pbt_fns.population
-    lineage = (np.stack([np.asarray(o.parents) for o in exploit_outs]) if exploit_outs
-               else np.zeros((0, p), np.int32))
-    replaced = (np.stack([np.asarray(o.replaced) for o in exploit_outs]) if exploit_outs
-                else np.zeros((0, p), bool))
+    lineage = (
+        np.stack([np.asarray(o.parents) for o in exploit_outs])
+        if exploit_outs
+        else np.zeros((0, p), np.int32)
+    )
+    replaced = (
+        np.stack([np.asarray(o.replaced) for o in exploit_outs])
+        if exploit_outs
+        else np.zeros((0, p), bool)
+    )
     rows = [first] + [o.hparams for o in exploit_outs]
-    hparams = {name: np.stack([np.asarray(getattr(h, name)) for h in rows])
-               for name in TRACED_FIELDS}
+    hparams = {
+        name: np.stack([np.asarray(getattr(h, name)) for h in rows]) for name in TRACED_FIELDS
+    }
     fitness = np.stack([np.asarray(o.fitness) for o in outs])
     diverged = np.stack([np.asarray(o.diverged) for o in outs])
     final_fit = np.where(np.isfinite(fitness[-1]), fitness[-1], -np.inf)
@@ -508,9 +564,20 @@ def _collect(pbt_fns: PBT, first: HParams, outs: list[SegmentOut], final: PBTSta
     best_state = jax.tree.map(lambda x: np.asarray(x[best]), final.train)
     if seeds == 1:
         best_state = jax.tree.map(lambda x: x[0], best_state)
-    return PBTResult(pbt_fns.config, pbt_fns.dims, pbt_fns.interval, metrics, lineage,
-                     replaced, hparams, fitness, diverged, best, best_state,
-                     np.asarray(keys))
+    return PBTResult(
+        pbt_fns.config,
+        pbt_fns.dims,
+        pbt_fns.interval,
+        metrics,
+        lineage,
+        replaced,
+        hparams,
+        fitness,
+        diverged,
+        best,
+        best_state,
+        np.asarray(keys),
+    )
 
 
 def _fused_program(fns: PBT, constrain: Callable[[Any], Any] = lambda t: t) -> Callable:
@@ -520,7 +587,7 @@ def _fused_program(fns: PBT, constrain: Callable[[Any], Any] = lambda t: t) -> C
     annotations; identity by default)."""
 
     def pin(s: PBTState) -> PBTState:
-        return s.replace(train=constrain(s.train), hparams=constrain(s.hparams))
+        return dataclasses.replace(s, train=constrain(s.train), hparams=constrain(s.hparams))
 
     def run(rng: jax.Array):
         state = pin(fns.init(rng))
@@ -547,13 +614,19 @@ def _population_constraint(fns: PBT, mesh: Any) -> Callable[[Any], Any]:
     if fns.population % size != 0:
         raise ValueError(
             f"population = {fns.population} is not divisible by the {size} devices of "
-            f"mesh axis {axis!r}; choose a population that is a multiple of {size}")
+            f"mesh axis {axis!r}; choose a population that is a multiple of {size}"
+        )
     spec = NamedSharding(mesh, PartitionSpec(axis))
 
     def constrain(tree: Any) -> Any:
         return jax.tree.map(
-            lambda x: jax.lax.with_sharding_constraint(x, spec)
-            if getattr(x, "ndim", 0) >= 1 and x.shape[0] == fns.population else x, tree)
+            lambda x: (
+                jax.lax.with_sharding_constraint(x, spec)
+                if getattr(x, "ndim", 0) >= 1 and x.shape[0] == fns.population
+                else x
+            ),
+            tree,
+        )
 
     return constrain
 
@@ -610,7 +683,8 @@ def pbt(
       resume: continue from the newest checkpoint in ``checkpoint_dir`` (written with
         the same config, space and options, else ``ValueError``); the resumed run is
         bit-identical to an uninterrupted segment-by-segment run.
-      env, env_params: a custom environment (see :func:`purejaxppo.make_train`).
+      env: a custom environment (see :func:`purejaxppo.make_train`).
+      env_params: the gymnax params of ``env``.
 
     Returns:
       A :class:`PBTResult`.
@@ -618,34 +692,51 @@ def pbt(
     Raises:
       ValueError: on a bad argument, space or mesh, before anything is compiled.
     """
-    fns = make_pbt(config, population, space, interval, seeds=seeds,
-                   exploit_fraction=exploit_fraction, perturb=perturb,
-                   resample_probability=resample_probability, fitness=fitness,
-                   eval_episodes=eval_episodes, env=env, env_params=env_params)
+    fns = make_pbt(
+        config,
+        population,
+        space,
+        interval,
+        seeds=seeds,
+        exploit_fraction=exploit_fraction,
+        perturb=perturb,
+        resample_probability=resample_probability,
+        fitness=fitness,
+        eval_episodes=eval_episodes,
+        env=env,
+        env_params=env_params,
+    )
     rng = jax.random.PRNGKey(0) if rng is None else rng
     constrain = (lambda t: t) if mesh is None else _population_constraint(fns, mesh)
-    if (isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int)
-            or checkpoint_every <= 0):
+    if (
+        isinstance(checkpoint_every, bool)
+        or not isinstance(checkpoint_every, int)
+        or checkpoint_every <= 0
+    ):
         raise ValueError(f"checkpoint_every must be a positive integer, got {checkpoint_every!r}")
     if resume and checkpoint_dir is None:
         raise ValueError("resume=True needs checkpoint_dir")
     if checkpoint_dir is not None:
-        options = dict(population=population, space={n: [d.prior, d.low, d.high, *d.choices]
-                                                      for n, d in fns.dims.items()},
-                       interval=interval, seeds=seeds, exploit_fraction=exploit_fraction,
-                       perturb=[float(f) for f in perturb],
-                       resample_probability=resample_probability, fitness=fitness,
-                       eval_episodes=eval_episodes)
-        return _run_segments(fns, rng, constrain, Path(checkpoint_dir), checkpoint_every,
-                             resume, options)
+        options = dict(
+            population=population,
+            space={n: [d.prior, d.low, d.high, *d.choices] for n, d in fns.dims.items()},
+            interval=interval,
+            seeds=seeds,
+            exploit_fraction=exploit_fraction,
+            perturb=[float(f) for f in perturb],
+            resample_probability=resample_probability,
+            fitness=fitness,
+            eval_episodes=eval_episodes,
+        )
+        return _run_segments(
+            fns, rng, constrain, Path(checkpoint_dir), checkpoint_every, resume, options
+        )
     program = _fused_program(fns, constrain)
     first, outs, last, state = jax.jit(program)(rng)
     outs = jax.device_get(outs)
     segs = [jax.tree.map(lambda x, i=i: x[i], outs) for i in range(fns.num_exploits)]
     segs.append(jax.device_get(last))
     return _collect(fns, jax.device_get(first), segs, state, member_keys(rng, population, seeds))
-
-
 
 
 # ---------------------------------------------------------------- segment by segment
@@ -668,13 +759,15 @@ def _from_numpy(abstract: Any, leaves: list[np.ndarray]) -> Any:
     if len(ref) != len(leaves):
         raise ValueError(f"checkpoint holds {len(leaves)} arrays, the run needs {len(ref)}")
     out = []
-    for r, x in zip(ref, leaves):
+    for r, x in zip(ref, leaves, strict=True):
         if jax.dtypes.issubdtype(r.dtype, jax.dtypes.prng_key):
             out.append(jax.random.wrap_key_data(jnp.asarray(x), impl=jax.random.key_impl(r)))
             continue
         if tuple(x.shape) != tuple(r.shape) or x.dtype != r.dtype:
-            raise ValueError(f"checkpoint array {x.shape} {x.dtype} does not fit the run's "
-                             f"{tuple(r.shape)} {r.dtype}")
+            raise ValueError(
+                f"checkpoint array {x.shape} {x.dtype} does not fit the run's "
+                f"{tuple(r.shape)} {r.dtype}"
+            )
         out.append(jnp.asarray(x))
     return jax.tree.unflatten(treedef, out)
 
@@ -687,25 +780,37 @@ def _digest(leaves: list[np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def _save(directory: Path, done: int, state: PBTState, first: HParams,
-          outs: list[SegmentOut], meta: dict[str, Any]) -> Path:
+def _save(
+    directory: Path,
+    done: int,
+    state: PBTState,
+    first: HParams,
+    outs: list[SegmentOut],
+    meta: dict[str, Any],
+) -> Path:
     """Writes ``segment_<done>`` atomically (a temporary dir renamed when complete)."""
     directory.mkdir(parents=True, exist_ok=True)
-    exploits = outs[:meta["num_exploits"]]
+    exploits = outs[: meta["num_exploits"]]
     groups = {"state": _to_numpy(state), "first": _to_numpy(first)}
     if exploits:
         groups["outs"] = _to_numpy(jax.tree.map(lambda *xs: np.stack(xs), *exploits))
     if len(outs) > meta["num_exploits"]:
         groups["last"] = _to_numpy(outs[-1])
     arrays = {f"{g}_{i}": x for g, leaves in groups.items() for i, x in enumerate(leaves)}
-    record = {**meta, "format": CHECKPOINT_FORMAT, "segments_done": done,
-              "counts": {g: len(v) for g, v in groups.items()},
-              "checksum": _digest([arrays[k] for k in sorted(arrays)])}
+    record = {
+        **meta,
+        "format": CHECKPOINT_FORMAT,
+        "segments_done": done,
+        "counts": {g: len(v) for g, v in groups.items()},
+        "checksum": _digest([arrays[k] for k in sorted(arrays)]),
+    }
     final = directory / f"segment_{done}"
     tmp = directory / f".tmp_segment_{done}_{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    np.savez(tmp / "arrays.npz", **arrays)
+    # mypy checks a ``**`` of arrays against savez's ``allow_pickle: bool``; the keys
+    # here are array names, never ``allow_pickle``.
+    np.savez(tmp / "arrays.npz", **arrays)  # type: ignore[arg-type]
     (tmp / "meta.json").write_text(json.dumps(record, indent=1))
     shutil.rmtree(final, ignore_errors=True)
     os.replace(tmp, final)
@@ -733,7 +838,8 @@ def _load(directory: Path, meta: dict[str, Any], fns: PBT, rng: jax.Array):
     if diff:
         raise ValueError(
             f"{str(path)!r} was written by a different PBT run; differing: "
-            + "; ".join(f"{k}: {record.get(k)!r} != {meta[k]!r}" for k in diff))
+            + "; ".join(f"{k}: {record.get(k)!r} != {meta[k]!r}" for k in diff)
+        )
     with np.load(path / "arrays.npz") as data:
         arrays = {k: data[k] for k in data.files}
     if _digest([arrays[k] for k in sorted(arrays)]) != record["checksum"]:
@@ -749,26 +855,39 @@ def _load(directory: Path, meta: dict[str, Any], fns: PBT, rng: jax.Array):
         seg = jax.eval_shape(lambda s: fns.segment(s, fns.interval, True)[1], abstract_state)
         stacked = _from_numpy(
             jax.tree.map(lambda x: jax.ShapeDtypeStruct((n,) + x.shape, x.dtype), seg),
-            groups["outs"])
+            groups["outs"],
+        )
         outs = [jax.tree.map(lambda x, i=i: np.asarray(x[i]), stacked) for i in range(n)]
     if "last" in groups:
-        seg = jax.eval_shape(lambda s: fns.segment(s, fns.last_segment, False)[1],
-                             abstract_state)
+        seg = jax.eval_shape(lambda s: fns.segment(s, fns.last_segment, False)[1], abstract_state)
         outs.append(jax.tree.map(np.asarray, _from_numpy(seg, groups["last"])))
     return done, state, first, outs
 
 
-def _run_segments(fns: PBT, rng: jax.Array, constrain: Callable, directory: Path,
-                  every: int, resume: bool, options: dict[str, Any]) -> PBTResult:
+def _run_segments(
+    fns: PBT,
+    rng: jax.Array,
+    constrain: Callable,
+    directory: Path,
+    every: int,
+    resume: bool,
+    options: dict[str, Any],
+) -> PBTResult:
     """The schedule as ``E + 1`` calls of compiled segment programs, with checkpoints."""
-    meta = {"config": fns.config.to_dict(), "options": options,
-            "num_exploits": fns.num_exploits,
-            "rng": np.asarray(jax.random.key_data(rng) if jax.dtypes.issubdtype(
-                rng.dtype, jax.dtypes.prng_key) else rng).tolist()}
+    meta = {
+        "config": fns.config.to_dict(),
+        "options": options,
+        "num_exploits": fns.num_exploits,
+        "rng": np.asarray(
+            jax.random.key_data(rng)
+            if jax.dtypes.issubdtype(rng.dtype, jax.dtypes.prng_key)
+            else rng
+        ).tolist(),
+    }
     meta = json.loads(json.dumps(meta))  # the form it has after a round trip
 
     def pin(s: PBTState) -> PBTState:
-        return s.replace(train=constrain(s.train), hparams=constrain(s.hparams))
+        return dataclasses.replace(s, train=constrain(s.train), hparams=constrain(s.hparams))
 
     exploit_seg = jax.jit(lambda s: fns.segment(pin(s), fns.interval, True))
     last_seg = jax.jit(lambda s: fns.segment(pin(s), fns.last_segment, False))
@@ -778,7 +897,8 @@ def _run_segments(fns: PBT, rng: jax.Array, constrain: Callable, directory: Path
         if _checkpoints(directory):
             raise ValueError(
                 f"{str(directory)!r} already holds PBT checkpoints; pass resume=True to "
-                "continue that run or choose an empty directory")
+                "continue that run or choose an empty directory"
+            )
         state = jax.jit(lambda r: pin(fns.init(r)))(rng)
         first, outs, done = state.hparams, [], 0
     total = fns.num_exploits + 1
@@ -789,9 +909,22 @@ def _run_segments(fns: PBT, rng: jax.Array, constrain: Callable, directory: Path
         done += 1
         if done % every == 0 or done == total:
             _save(directory, done, state, first, outs, meta)
-    return _collect(fns, jax.device_get(first), outs, state,
-                    member_keys(rng, fns.population, fns.seeds))
+    return _collect(
+        fns, jax.device_get(first), outs, state, member_keys(rng, fns.population, fns.seeds)
+    )
 
 
-__all__ = ["PBT", "PBTResult", "PBTState", "Dimension", "PRIORS", "FITNESS", "check_space",
-           "make_pbt", "member_keys", "pbt", "segment_fitness", "choose_parents"]
+__all__ = [
+    "FITNESS",
+    "PBT",
+    "PRIORS",
+    "Dimension",
+    "PBTResult",
+    "PBTState",
+    "check_space",
+    "choose_parents",
+    "make_pbt",
+    "member_keys",
+    "pbt",
+    "segment_fitness",
+]

@@ -138,21 +138,41 @@ def plot_curves_ci(
         center, low, high = curve_iqm_ci(returns, confidence)
         color = colors[i % len(colors)]
         ax.fill_between(x, low, high, color=color, alpha=0.2)
-        ax.plot(x, center, color=color, linewidth=2,
-                label=f"{label} IQM, {confidence:.0%} CI ({len(returns)} seeds)")
+        ax.plot(
+            x,
+            center,
+            color=color,
+            linewidth=2,
+            label=f"{label} IQM, {confidence:.0%} CI ({len(returns)} seeds)",
+        )
         if len(curves) == 1:
             import warnings
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                ax.plot(x, np.nanmean(returns, axis=0), color=color, linestyle="--",
-                        linewidth=1, label="mean")
+                ax.plot(
+                    x,
+                    np.nanmean(returns, axis=0),
+                    color=color,
+                    linestyle="--",
+                    linewidth=1,
+                    label="mean",
+                )
     if note is None and not anything:
         note = "no finite episode return to draw"
     if note:
-        ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
-                color="tab:red", fontsize="large", wrap=True,
-                bbox={"facecolor": "white", "edgecolor": "tab:red", "alpha": 0.9})
+        ax.text(
+            0.5,
+            0.5,
+            note,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            color="tab:red",
+            fontsize="large",
+            wrap=True,
+            bbox={"facecolor": "white", "edgecolor": "tab:red", "alpha": 0.9},
+        )
     if x.size > 1:
         ax.set_xlim(float(x[0]), float(x[-1]))
     ax.set_xlabel("environment steps")
@@ -179,14 +199,28 @@ def plot_sweep_final(summary: dict, path: str | Path, title: str = "") -> Path:
     for i, row in enumerate(rows):
         s = row["final_return"]
         if row.get("diverged"):
-            ax.annotate("diverged", (i, 0), xycoords=("data", "axes fraction"),
-                        xytext=(0, 8), textcoords="offset points", ha="center",
-                        color="tab:red", rotation=90, va="bottom")
+            ax.annotate(
+                "diverged",
+                (i, 0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 8),
+                textcoords="offset points",
+                ha="center",
+                color="tab:red",
+                rotation=90,
+                va="bottom",
+            )
         if s["iqm"] is None:
             continue
         best = summary["best"] is not None and summary["best"]["point"] == row["point"]
-        ax.errorbar(i, s["iqm"], yerr=[[s["iqm"] - s["iqm_ci"][0]], [s["iqm_ci"][1] - s["iqm"]]],
-                    fmt="s", color="tab:red" if best else "tab:blue", capsize=4)
+        ax.errorbar(
+            i,
+            s["iqm"],
+            yerr=[[s["iqm"] - s["iqm_ci"][0]], [s["iqm_ci"][1] - s["iqm"]]],
+            fmt="s",
+            color="tab:red" if best else "tab:blue",
+            capsize=4,
+        )
         ax.plot(i, s["mean"], "o", color="black", markersize=3)
     ax.set_xticks(range(len(rows)), labels, rotation=30, ha="right", fontsize="small")
     ax.set_ylabel("final episode return (IQM, 95% CI; dot: mean)")
@@ -223,29 +257,38 @@ def plot_pbt(
     """
     plt = _pyplot()
     rows = 1 + len(hparams)
-    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.6 * rows), dpi=100, sharex=True,
-                             squeeze=False)
+    fig, axes = plt.subplots(rows, 1, figsize=(7, 2.6 * rows), dpi=100, sharex=True, squeeze=False)
     axes = axes[:, 0]
     x = np.asarray(env_steps)
     returns = smooth(np.atleast_2d(np.asarray(returns, np.float64)), smoothing)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for p, row in enumerate(returns):
         thick = p == best
-        axes[0].plot(x, row, color=colors[p % len(colors)], linewidth=2.2 if thick else 0.9,
-                     alpha=1.0 if thick else 0.6,
-                     label=f"member {p} (best)" if thick else None)
+        axes[0].plot(
+            x,
+            row,
+            color=colors[p % len(colors)],
+            linewidth=2.2 if thick else 0.9,
+            alpha=1.0 if thick else 0.6,
+            label=f"member {p} (best)" if thick else None,
+        )
     axes[0].set_ylabel("episode return")
     axes[0].set_title(title)
     axes[0].grid(alpha=0.3)
     if best is not None:
         axes[0].legend(loc="best", fontsize="small")
     edges = np.asarray(segment_steps)
-    for ax, (name, values) in zip(axes[1:], hparams.items()):
+    for ax, (name, values) in zip(axes[1:], hparams.items(), strict=True):
         values = np.asarray(values, np.float64)
         for p in range(values.shape[1]):
-            ax.stairs(values[:, p], edges, color=colors[p % len(colors)],
-                      linewidth=2.2 if p == best else 0.9, alpha=1.0 if p == best else 0.6,
-                      baseline=None)
+            ax.stairs(
+                values[:, p],
+                edges,
+                color=colors[p % len(colors)],
+                linewidth=2.2 if p == best else 0.9,
+                alpha=1.0 if p == best else 0.6,
+                baseline=None,
+            )
         if name in log_fields:
             ax.set_yscale("log")
         ax.set_ylabel(name)

@@ -56,64 +56,141 @@ presets whose note says "not measured here" are published starting points only.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from purejaxppo.config import PPOConfig, field_names, register_presets
 
 # ---------------------------------------------------------------- family defaults
 _CLASSIC_DISCRETE: dict[str, Any] = dict(
-    total_timesteps=500_000, num_envs=4, num_steps=128, update_epochs=4,
-    num_minibatches=4, learning_rate=2.5e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.01, activation="tanh", hidden_sizes=(64, 64),
+    total_timesteps=500_000,
+    num_envs=4,
+    num_steps=128,
+    update_epochs=4,
+    num_minibatches=4,
+    learning_rate=2.5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+    activation="tanh",
+    hidden_sizes=(64, 64),
 )
 _CONTINUOUS_SMALL: dict[str, Any] = dict(
-    total_timesteps=1_000_000, num_envs=16, num_steps=128, update_epochs=10,
-    num_minibatches=8, learning_rate=3e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.0, activation="tanh", hidden_sizes=(64, 64),
-    normalize_obs=True, normalize_reward=True,
+    total_timesteps=1_000_000,
+    num_envs=16,
+    num_steps=128,
+    update_epochs=10,
+    num_minibatches=8,
+    learning_rate=3e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.0,
+    activation="tanh",
+    hidden_sizes=(64, 64),
+    normalize_obs=True,
+    normalize_reward=True,
 )
 _BSUITE: dict[str, Any] = dict(
-    total_timesteps=500_000, num_envs=16, num_steps=64, update_epochs=4,
-    num_minibatches=4, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.01, activation="tanh", hidden_sizes=(64, 64),
+    total_timesteps=500_000,
+    num_envs=16,
+    num_steps=64,
+    update_epochs=4,
+    num_minibatches=4,
+    learning_rate=5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+    activation="tanh",
+    hidden_sizes=(64, 64),
 )
 _MINATAR: dict[str, Any] = dict(
-    total_timesteps=10_000_000, num_envs=64, num_steps=128, update_epochs=4,
-    num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(256, 256),
+    total_timesteps=10_000_000,
+    num_envs=64,
+    num_steps=128,
+    update_epochs=4,
+    num_minibatches=8,
+    learning_rate=5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+    activation="relu",
+    hidden_sizes=(256, 256),
 )
 _MISC_DISCRETE: dict[str, Any] = dict(
-    total_timesteps=1_000_000, num_envs=16, num_steps=128, update_epochs=4,
-    num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(64, 64),
+    total_timesteps=1_000_000,
+    num_envs=16,
+    num_steps=128,
+    update_epochs=4,
+    num_minibatches=8,
+    learning_rate=5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+    activation="relu",
+    hidden_sizes=(64, 64),
 )
 # brax training-notebook PPO, translated (see the module docstring): brax's policy
 # head (tanh-squashed Gaussian, softplus state-dependent std + 0.001), 4x32 swish
 # policy and 5x256 swish value nets, clip 0.3, no value clipping, constant lr,
 # observation normalization, no reward normalization (brax scales rewards instead).
 _BRAX_NOTEBOOK: dict[str, Any] = dict(
-    num_envs=2048, update_epochs=4, num_minibatches=32, learning_rate=3e-4,
-    anneal_lr=False, gamma=0.97, gae_lambda=0.95, clip_eps=0.3, clip_vloss=False,
-    ent_coef=1e-2, activation="silu", hidden_sizes=(32, 32, 32, 32),
-    critic_hidden_sizes=(256, 256, 256, 256, 256), policy_head="tanh_gaussian",
-    normalize_obs=True, normalize_reward=False,
+    num_envs=2048,
+    update_epochs=4,
+    num_minibatches=32,
+    learning_rate=3e-4,
+    anneal_lr=False,
+    gamma=0.97,
+    gae_lambda=0.95,
+    clip_eps=0.3,
+    clip_vloss=False,
+    ent_coef=1e-2,
+    activation="silu",
+    hidden_sizes=(32, 32, 32, 32),
+    critic_hidden_sizes=(256, 256, 256, 256, 256),
+    policy_head="tanh_gaussian",
+    normalize_obs=True,
+    normalize_reward=False,
 )
 # cleanrl ppo_continuous_action.py (MuJoCo) with 32 envs x 64 steps = cleanrl's
 # 2048-step batch of ONE env; 32 minibatches of 64 transitions, 10 epochs.
 _BRAX_CLEANRL: dict[str, Any] = dict(
-    total_timesteps=1_000_000, num_envs=32, num_steps=64, update_epochs=10,
-    num_minibatches=32, learning_rate=3e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.0, activation="tanh", hidden_sizes=(64, 64),
-    normalize_obs=True, normalize_reward=True,
+    total_timesteps=1_000_000,
+    num_envs=32,
+    num_steps=64,
+    update_epochs=10,
+    num_minibatches=32,
+    learning_rate=3e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.0,
+    activation="tanh",
+    hidden_sizes=(64, 64),
+    normalize_obs=True,
+    normalize_reward=True,
 )
 
 
 # Optional JAX suites (jumanji / xminigrid / craftax / playground), CPU-sized batches.
 _SUITE_DISCRETE: dict[str, Any] = dict(
-    total_timesteps=1_000_000, num_envs=16, num_steps=128, update_epochs=4,
-    num_minibatches=8, learning_rate=5e-4, anneal_lr=True, gamma=0.99,
-    gae_lambda=0.95, ent_coef=0.01, activation="relu", hidden_sizes=(256, 256),
+    total_timesteps=1_000_000,
+    num_envs=16,
+    num_steps=128,
+    update_epochs=4,
+    num_minibatches=8,
+    learning_rate=5e-4,
+    anneal_lr=True,
+    gamma=0.99,
+    gae_lambda=0.95,
+    ent_coef=0.01,
+    activation="relu",
+    hidden_sizes=(256, 256),
 )
 
 
@@ -135,8 +212,14 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     ),
     "MountainCar-v0": (
         _entry(
-            _CLASSIC_DISCRETE, total_timesteps=1_000_000, num_envs=16, num_steps=16,
-            num_minibatches=4, learning_rate=3e-4, gae_lambda=0.98, ent_coef=0.0,
+            _CLASSIC_DISCRETE,
+            total_timesteps=1_000_000,
+            num_envs=16,
+            num_steps=16,
+            num_minibatches=4,
+            learning_rate=3e-4,
+            gae_lambda=0.98,
+            ent_coef=0.0,
             normalize_obs=True,
         ),
         "rl-baselines3-zoo PPO MountainCar-v0 (16 envs x 16 steps, lambda 0.98, "
@@ -145,7 +228,9 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     ),
     "Pendulum-v1": (
         _entry(
-            _CONTINUOUS_SMALL, total_timesteps=1_000_000, learning_rate=1e-3,
+            _CONTINUOUS_SMALL,
+            total_timesteps=1_000_000,
+            learning_rate=1e-3,
             gamma=0.95,
         ),
         "rl-baselines3-zoo / gymnax-blines Pendulum (short horizon gamma 0.9-0.95, lr "
@@ -158,9 +243,18 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     ),
     "MountainCarContinuous-v0": (
         _entry(
-            _CONTINUOUS_SMALL, total_timesteps=1_000_000, num_envs=16, num_steps=64,
-            num_minibatches=8, learning_rate=1e-4, gamma=0.9999, gae_lambda=0.9,
-            clip_eps=0.1, ent_coef=0.005, vf_coef=0.2, max_grad_norm=5.0,
+            _CONTINUOUS_SMALL,
+            total_timesteps=1_000_000,
+            num_envs=16,
+            num_steps=64,
+            num_minibatches=8,
+            learning_rate=1e-4,
+            gamma=0.9999,
+            gae_lambda=0.9,
+            clip_eps=0.1,
+            ent_coef=0.005,
+            vf_coef=0.2,
+            max_grad_norm=5.0,
             normalize_reward=False,
         ),
         "rl-baselines3-zoo PPO MountainCarContinuous-v0 (gamma 0.9999, lambda 0.9, "
@@ -211,8 +305,13 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "bsuite family default with more entropy (exploration task). Not measured here.",
     ),
     "MemoryChain-bsuite": (
-        _entry(_BSUITE, total_timesteps=100_000, memory="gru", memory_size=32,
-               env_kwargs=(("memory_length", 10),)),
+        _entry(
+            _BSUITE,
+            total_timesteps=100_000,
+            memory="gru",
+            memory_size=32,
+            env_kwargs=(("memory_length", 10),),
+        ),
         "bsuite family default with a 32-unit GRU policy and a 10-step memory "
         "(memory_length=10). Measured here: 0.99 mean final return, 4 seeds, 100k steps "
         "(a feed-forward policy: 0.05, chance level 0; gymnax-blines report ~0.1 for "
@@ -278,8 +377,7 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     ),
     # -------------------------------------------------------------- memory tasks
     "MaskedCartPole-v1": (
-        _entry(_CLASSIC_DISCRETE, num_envs=16, learning_rate=1e-3, memory="gru",
-               memory_size=64),
+        _entry(_CLASSIC_DISCRETE, num_envs=16, learning_rate=1e-3, memory="gru", memory_size=64),
         "CartPole-v1 seen through position and angle only. cleanrl ppo.py layout with "
         "16 envs, lr 1e-3 and a 64-unit GRU (torso Dense(64) -> GRU -> 64x64 heads). "
         "Measured here: 378.7 mean final return, 4 seeds, 500k steps (417.7 before "
@@ -289,8 +387,14 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "into memory_chunk=32 gave 423.5; mingru (64) gave 287.9 at 500k.",
     ),
     "RepeatPrevious-v0": (
-        _entry(_CLASSIC_DISCRETE, total_timesteps=300_000, num_envs=16,
-               learning_rate=1e-3, memory="gru", memory_size=64),
+        _entry(
+            _CLASSIC_DISCRETE,
+            total_timesteps=300_000,
+            num_envs=16,
+            learning_rate=1e-3,
+            memory="gru",
+            memory_size=64,
+        ),
         "POPGym-style recall (4 suits, answer the card of 4 steps ago, 64-step "
         "episodes; chance -0.5, best 1). Same layout as MaskedCartPole-v1. Measured "
         "here: 0.42 mean final return (0.38, 0.44, 0.39, 0.46), 4 seeds, 300k steps, "
@@ -303,8 +407,13 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     # over num_envs envs; each of num_updates_per_batch epochs splits them into
     # num_minibatches minibatches of batch_size * unroll_length transitions.
     "brax/ant": (
-        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_envs=4096, num_steps=80,
-               reward_scale=10.0),
+        _entry(
+            _BRAX_NOTEBOOK,
+            total_timesteps=50_000_000,
+            num_envs=4096,
+            num_steps=80,
+            reward_scale=10.0,
+        ),
         "brax notebook PPO ant (num_timesteps 50M, num_envs 4096, batch_size 2048, "
         "num_minibatches 32, unroll_length 5, num_updates_per_batch 4, discounting 0.97, "
         "reward_scaling 10, entropy_cost 1e-2, lr 3e-4). Translation: 2048 x 32 x 5 = "
@@ -331,8 +440,14 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "--envs brax/halfcheetah`).",
     ),
     "brax/humanoid": (
-        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=160,
-               update_epochs=8, ent_coef=1e-3, reward_scale=0.1),
+        _entry(
+            _BRAX_NOTEBOOK,
+            total_timesteps=50_000_000,
+            num_steps=160,
+            update_epochs=8,
+            ent_coef=1e-3,
+            reward_scale=0.1,
+        ),
         "brax notebook PPO humanoid (num_timesteps 50M, num_envs 2048, batch_size 1024, "
         "num_minibatches 32, unroll_length 10, num_updates_per_batch 8, discounting 0.97, "
         "reward_scaling 0.1, entropy_cost 1e-3). Translation: 1024 x 32 x 10 = 2048 envs "
@@ -346,8 +461,14 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "--continuous --envs brax/humanoid`).",
     ),
     "brax/humanoidstandup": (
-        _entry(_BRAX_NOTEBOOK, total_timesteps=100_000_000, num_steps=240,
-               update_epochs=8, learning_rate=6e-4, reward_scale=0.1),
+        _entry(
+            _BRAX_NOTEBOOK,
+            total_timesteps=100_000_000,
+            num_steps=240,
+            update_epochs=8,
+            learning_rate=6e-4,
+            reward_scale=0.1,
+        ),
         "brax notebook PPO humanoidstandup (num_timesteps 100M, num_envs 2048, "
         "batch_size 1024, num_minibatches 32, unroll_length 15, num_updates_per_batch 8, "
         "discounting 0.97, reward_scaling 0.1, lr 6e-4, entropy_cost 1e-2). Translation: "
@@ -392,8 +513,15 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
         "benchmarks/learning.py --continuous --envs brax/reacher`).",
     ),
     "brax/pusher": (
-        _entry(_BRAX_NOTEBOOK, total_timesteps=50_000_000, num_steps=120,
-               update_epochs=8, num_minibatches=16, gamma=0.95, reward_scale=5.0),
+        _entry(
+            _BRAX_NOTEBOOK,
+            total_timesteps=50_000_000,
+            num_steps=120,
+            update_epochs=8,
+            num_minibatches=16,
+            gamma=0.95,
+            reward_scale=5.0,
+        ),
         "brax notebook PPO pusher (num_timesteps 50M, num_envs 2048, batch_size 512, "
         "num_minibatches 16, unroll_length 30, num_updates_per_batch 8, discounting 0.95, "
         "reward_scaling 5, entropy_cost 1e-2). Translation: 512 x 16 x 30 = 2048 envs x "
@@ -472,8 +600,13 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
     ),
     "craftax/Craftax-Classic-Symbolic-v1": (
         _entry(
-            _SUITE_DISCRETE, num_envs=64, num_steps=64, learning_rate=2e-4,
-            gae_lambda=0.8, activation="tanh", hidden_sizes=(512, 512, 512),
+            _SUITE_DISCRETE,
+            num_envs=64,
+            num_steps=64,
+            learning_rate=2e-4,
+            gae_lambda=0.8,
+            activation="tanh",
+            hidden_sizes=(512, 512, 512),
         ),
         "Craftax's PPO settings (lr 2e-4, lambda 0.8, entropy 0.01, 4 epochs x 8 "
         "minibatches, tanh 512x3) with 64 instead of 1024 envs for a CPU. Measured "
@@ -494,17 +627,22 @@ _PRESET_TABLE: dict[str, tuple[Mapping[str, Any], str]] = {
 }
 
 
-
 def _suite_defaults() -> None:
     """Family defaults for the suite environments without a hand-set entry above."""
     from purejaxppo.envs import craftax, jumanji, playground, xminigrid
 
     families = (
         (jumanji.ENV_NAMES, _SUITE_DISCRETE, "jumanji family default (as jumanji/Snake-v1)"),
-        (xminigrid.ENV_NAMES, {**_SUITE_DISCRETE, "hidden_sizes": (64, 64)},
-         "xminigrid family default (as xminigrid/MiniGrid-DoorKey-5x5)"),
-        (craftax.ENV_NAMES, _PRESET_TABLE["craftax/Craftax-Classic-Symbolic-v1"][0],
-         "as craftax/Craftax-Classic-Symbolic-v1"),
+        (
+            xminigrid.ENV_NAMES,
+            {**_SUITE_DISCRETE, "hidden_sizes": (64, 64)},
+            "xminigrid family default (as xminigrid/MiniGrid-DoorKey-5x5)",
+        ),
+        (
+            craftax.ENV_NAMES,
+            _PRESET_TABLE["craftax/Craftax-Classic-Symbolic-v1"][0],
+            "as craftax/Craftax-Classic-Symbolic-v1",
+        ),
         (playground.ENV_NAMES, _BRAX_CLEANRL, "cleanrl MuJoCo layout (as brax/hopper)"),
     )
     for names, family, note in families:
@@ -544,9 +682,7 @@ def preset_config(env_name: str, /, **overrides: Any) -> PPOConfig:
         configuration is invalid.
     """
     if not isinstance(env_name, str) or env_name not in PRESETS:
-        raise ValueError(
-            f"no preset for env_name {env_name!r}; valid names: {sorted(PRESETS)}"
-        )
+        raise ValueError(f"no preset for env_name {env_name!r}; valid names: {sorted(PRESETS)}")
     valid_fields = set(field_names())
     unknown = sorted(set(overrides) - valid_fields)
     if unknown:

@@ -53,7 +53,9 @@ class EpisodeStats(NamedTuple):
 
     return_sum: jax.Array
     length_sum: jax.Array
-    count: jax.Array
+    # A field named ``count`` shadows ``tuple.count``; mypy is right that it does, and
+    # the field is meant: renaming it would change this NamedTuple's public fields.
+    count: jax.Array  # type: ignore[assignment]
 
 
 ENV_KEY_IMPL = "philox4x32"
@@ -75,9 +77,7 @@ def env_key_impl() -> str | None:
     return ENV_KEY_IMPL
 
 
-def env_step_keys(
-    key: jax.Array, shape: tuple[int, ...], impl: str | None = "auto"
-) -> jax.Array:
+def env_step_keys(key: jax.Array, shape: tuple[int, ...], impl: str | None = "auto") -> jax.Array:
     """One PRNG key per env step; Philox-4x32 keys where :func:`env_key_impl` says so.
 
     Environments draw their own randomness from the key of every step (gymnax's
@@ -211,8 +211,10 @@ def collect_rollout(
 
     zero_stats = EpisodeStats(jnp.float32(0.0), jnp.int32(0), jnp.int32(0))
     (env_state, obs, ep_return, ep_length, stats, memory), transitions = jax.lax.scan(
-        one_step, (env_state, obs, ep_return, ep_length, zero_stats, memory),
-        (env_keys, noise), unroll=unroll,
+        one_step,
+        (env_state, obs, ep_return, ep_length, zero_stats, memory),
+        (env_keys, noise),
+        unroll=unroll,
     )
     if memory is None:
         return env_state, obs, ep_return, ep_length, transitions, stats

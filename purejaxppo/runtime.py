@@ -107,7 +107,9 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"cannot create compile cache directory {str(directory)!r}: {err}") from None
+        raise ValueError(
+            f"cannot create compile cache directory {str(directory)!r}: {err}"
+        ) from None
     _listen_to_cache_events()
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
@@ -115,8 +117,10 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path:
     return directory
 
 
-_CACHE_EVENTS = {"/jax/compilation_cache/cache_hits": "hits",
-                 "/jax/compilation_cache/cache_misses": "misses"}
+_CACHE_EVENTS = {
+    "/jax/compilation_cache/cache_hits": "hits",
+    "/jax/compilation_cache/cache_misses": "misses",
+}
 _cache_counts = {"hits": 0, "misses": 0}
 _listening = False
 
@@ -149,8 +153,21 @@ def compile_cache_counts() -> dict[str, int]:
 PROGRAM_CACHE_FORMAT = 1
 """Bumped whenever the on-disk layout of :func:`cached_program` changes."""
 
-_PROGRAM_PACKAGES = ("jax", "jaxlib", "flax", "optax", "numpy", "gymnax", "brax", "mujoco",
-                     "mujoco-mjx", "jumanji", "craftax", "xminigrid", "playground")
+_PROGRAM_PACKAGES = (
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
+    "numpy",
+    "gymnax",
+    "brax",
+    "mujoco",
+    "mujoco-mjx",
+    "jumanji",
+    "craftax",
+    "xminigrid",
+    "playground",
+)
 
 
 def _source_digest() -> str:
@@ -173,7 +190,7 @@ def _program_key(description: object, args: tuple) -> str:
 
     import jax
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in _PROGRAM_PACKAGES:
         try:
             versions[name] = metadata.version(name)
@@ -189,7 +206,8 @@ def _program_key(description: object, args: tuple) -> str:
         "source": _source_digest(),
         "backend": jax.default_backend(),
         "devices": [d.device_kind for d in jax.devices()],
-        "x64": bool(jax.config.jax_enable_x64),
+        # jax's Config serves its flags as dynamic attributes its class does not declare.
+        "x64": bool(jax.config.jax_enable_x64),  # type: ignore[attr-defined]
     }
     text = json.dumps(material, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
@@ -241,10 +259,14 @@ def cached_program(fn, args: tuple, description: object, directory=None):
         try:
             exported = export.deserialize(bytearray(program_file.read_bytes()))
             out_tree = pickle.loads(tree_file.read_bytes())
-        except Exception:  # noqa: BLE001 - a damaged entry is rebuilt below
+        except Exception:  # a damaged entry is rebuilt below
             pass
         else:
-            return jax.jit(exported.call), lambda leaves: jax.tree.unflatten(out_tree, leaves), "disk"
+            return (
+                jax.jit(exported.call),
+                lambda leaves: jax.tree.unflatten(out_tree, leaves),
+                "disk",
+            )
     box: dict = {}
 
     def flat_fn(*a):
@@ -254,7 +276,7 @@ def cached_program(fn, args: tuple, description: object, directory=None):
     try:
         exported = export.export(jax.jit(flat_fn))(*args)
         blob = exported.serialize()
-    except Exception:  # noqa: BLE001 - not exportable: trace it the ordinary way
+    except Exception:  # not exportable: trace it the ordinary way
         return jax.jit(flat_fn), lambda leaves: jax.tree.unflatten(box["tree"], leaves), "jit"
     out_tree = box["tree"]
     try:

@@ -10,7 +10,8 @@ the trainer and re-exports everything here.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
@@ -146,6 +147,7 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     its slice and the partitioner all-reduces the gradients. A batch axis that the
     device count does not divide is left to the partitioner (still correct).
     """
+
     def wrap(fn: Callable[..., Any]) -> Callable[..., Any]:
         def sharded(params: Any, obs: jax.Array) -> Any:
             return fn(params, _constrain_batch(obs, mesh, data_axis))
@@ -163,11 +165,13 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
         for name in ("policy", "value", "policy_and_value")
         if callable(getattr(nets, name, None))
     }
-    changes.update({
-        name: wrap_memory(getattr(nets, name))
-        for name in ("step", "unroll")
-        if callable(getattr(nets, name, None))
-    })
+    changes.update(
+        {
+            name: wrap_memory(getattr(nets, name))
+            for name in ("step", "unroll")
+            if callable(getattr(nets, name, None))
+        }
+    )
     return nets._replace(**changes)
 
 
@@ -185,5 +189,5 @@ def shard_trainer(trainer: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     return trainer._replace(init=sharded_init, update=sharded_update)
 
 
-def _is_pos_int(x: Any) -> bool:
+def _is_pos_int(x: Any) -> bool | np.bool_:
     return isinstance(x, (int, np.integer)) and not isinstance(x, bool) and x > 0

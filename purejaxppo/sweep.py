@@ -18,7 +18,9 @@ import dataclasses
 import itertools
 import json
 import math
-from typing import Any, Mapping, Sequence
+import operator
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -97,21 +99,28 @@ class SweepResult:
         """
         final = self.final_returns()
         first = self.first_nonfinite()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i, p in enumerate(self.points):
             bad = np.flatnonzero(first[i] >= 0)
-            rows.append({
-                "point": i, "params": dict(p),
-                "final_return": summarize(final[i][first[i] < 0], confidence),
-                "diverged": None if bad.size == 0 else {
-                    "seeds": bad.tolist(), "first_update": first[i][bad].tolist()},
-            })
-        ranked = [r for r in rows
-                  if r["final_return"]["iqm"] is not None and r["diverged"] is None]
+            rows.append(
+                {
+                    "point": i,
+                    "params": dict(p),
+                    "final_return": summarize(final[i][first[i] < 0], confidence),
+                    "diverged": None
+                    if bad.size == 0
+                    else {"seeds": bad.tolist(), "first_update": first[i][bad].tolist()},
+                }
+            )
+        ranked = [r for r in rows if r["final_return"]["iqm"] is not None and r["diverged"] is None]
         best = max(ranked, key=lambda r: r["final_return"]["iqm"]) if ranked else None
-        return {"dims": list(self.dims), "num_seeds": self.num_seeds, "points": rows,
-                "best": best,
-                "num_diverged_points": sum(r["diverged"] is not None for r in rows)}
+        return {
+            "dims": list(self.dims),
+            "num_seeds": self.num_seeds,
+            "points": rows,
+            "best": best,
+            "num_diverged_points": sum(r["diverged"] is not None for r in rows),
+        }
 
 
 def check_grid(config: PPOConfig, grid: Mapping[str, Sequence[float]]) -> list[dict[str, float]]:
@@ -140,7 +149,7 @@ def check_grid(config: PPOConfig, grid: Mapping[str, Sequence[float]]) -> list[d
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 raise ValueError(f"grid[{name!r}] holds {v!r}; only numbers are allowed")
     names = list(grid)
-    points = [dict(zip(names, combo)) for combo in itertools.product(*grid.values())]
+    points = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*grid.values())]
     for point in points:
         try:
             config.replace(**point)
@@ -188,7 +197,8 @@ def sweep(
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds <= 0:
         raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
     if max_runs_per_call is not None and (
-        isinstance(max_runs_per_call, bool) or not isinstance(max_runs_per_call, int)
+        isinstance(max_runs_per_call, bool)
+        or not isinstance(max_runs_per_call, int)
         or max_runs_per_call <= 0
     ):
         raise ValueError(
@@ -217,7 +227,10 @@ def sweep(
     compiled = jax.jit(sweep_batch).lower(*first).compile()
     outputs = []
     for call in range(num_calls):
-        part = jax.tree.map(lambda x: x[call * batch:(call + 1) * batch], (keys, hps))
+        # this call's rows (itemgetter, not a lambda, binds this iteration's slice)
+        part = jax.tree.map(
+            operator.itemgetter(slice(call * batch, (call + 1) * batch)), (keys, hps)
+        )
         outputs.append(jax.device_get(compiled(*part)))
     metrics = {
         name: np.concatenate([o[name] for o in outputs])[:num_runs].reshape(

@@ -18,8 +18,9 @@ state carries the core's carry and the episode-start flags, the rollout threads 
 through the environment steps, the values used by GAE are the ones the rollout
 computed (each with the carry its observation saw; a truncated step is bootstrapped
 with V(final observation) computed from the carry after that step), and the update
-replays whole sequences from their stored carries (``purejaxppo.update``). ``config.reward_scale`` multiplies the rewards used for training only;
-reported episode returns are always the raw ones.
+replays whole sequences from their stored carries (``purejaxppo.update``).
+``config.reward_scale`` multiplies the rewards used for training only; reported
+episode returns are always the raw ones.
 
 Step counts: the train state counts UPDATES in int32 (``update_step``) and the env
 steps are derived from it on the host, exactly, as Python / int64 numpy integers
@@ -33,7 +34,8 @@ training, checkpointing and sharding.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, NamedTuple
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -136,7 +138,8 @@ class TrainOutput:
     """
 
     state: TrainState
-    metrics: dict[str, jax.Array]
+    # jax arrays from ``train``; numpy arrays from ``train_in_chunks`` (host side).
+    metrics: dict[str, Any]
 
     def env_steps(self, config: PPOConfig) -> np.ndarray:
         """Exact env steps after each update, ``metrics["update_step"] * batch_size``
@@ -177,8 +180,11 @@ def env_steps(config: PPOConfig, update_step: Any) -> np.ndarray:
             "function use the int32 update_step (env steps = update_step * batch_size)"
         )
     dtype = getattr(update_step, "dtype", None)
-    integral = (isinstance(update_step, (int, np.integer)) if dtype is None
-                else np.issubdtype(dtype, np.integer))
+    integral = (
+        isinstance(update_step, (int, np.integer))
+        if dtype is None
+        else np.issubdtype(dtype, np.integer)
+    )
     if isinstance(update_step, bool) or not integral:
         raise ValueError(f"update_step must hold integers, got {update_step!r}")
     steps = np.asarray(update_step).astype(np.int64)
@@ -322,8 +328,9 @@ def _memory_values(config: PPOConfig, nets: Networks, params: Any, traj: Any, no
 _TRUNCATED_ONLY_FINAL_VALUES = True
 
 
-def _feedforward_values(nets: Networks, params: Any, traj: Any, last_obs: jax.Array,
-                        normalize: Any) -> tuple[jax.Array, jax.Array]:
+def _feedforward_values(
+    nets: Networks, params: Any, traj: Any, last_obs: jax.Array, normalize: Any
+) -> tuple[jax.Array, jax.Array]:
     """V(s_t) and V(s'_t) of a rollout for a feed-forward policy, ``[T, N]`` each.
 
     Both with the parameters and the frozen observation statistics that collected the
@@ -372,8 +379,9 @@ def _feedforward_values(nets: Networks, params: Any, traj: Any, last_obs: jax.Ar
     return values, flat_next.reshape((T, N))
 
 
-def _memory_batch(config: PPOConfig, state: TrainState, traj: Any, values, advantages,
-                  targets) -> Batch:
+def _memory_batch(
+    config: PPOConfig, state: TrainState, traj: Any, values, advantages, targets
+) -> Batch:
     """The rollout as sequences of ``memory_chunk`` (or ``num_steps``) steps, each with
     the carry stored when the rollout reached its first step."""
     T = config.num_steps
@@ -382,18 +390,29 @@ def _memory_batch(config: PPOConfig, state: TrainState, traj: Any, values, advan
     # step k*chunk - 1.
     starts = jax.tree.map(
         lambda c0, cs: jnp.concatenate([c0[None], cs[chunk - 1 : T - 1 : chunk]], axis=0),
-        state.carry, traj.carry,
+        state.carry,
+        traj.carry,
     )
     batch = Batch(
-        obs=traj.obs, action=traj.action, log_prob=traj.log_prob, value=values,
-        advantage=advantages, target=targets, dist=traj.dist, carry=starts,
+        obs=traj.obs,
+        action=traj.action,
+        log_prob=traj.log_prob,
+        value=values,
+        advantage=advantages,
+        target=targets,
+        dist=traj.dist,
+        carry=starts,
         start=traj.start,
     )
     return to_sequences(batch, chunk)
 
 
 def ppo_update(
-    config: PPOConfig, env: EnvAdapter, nets: Networks, state: TrainState, hp: HParams,
+    config: PPOConfig,
+    env: EnvAdapter,
+    nets: Networks,
+    state: TrainState,
+    hp: HParams,
     sharded: bool = False,
 ) -> tuple[TrainState, dict[str, jax.Array]]:
     """One PPO iteration: rollout, statistics, GAE, K epochs, KL adaptation, metrics.
@@ -408,17 +427,35 @@ def ppo_update(
     keep_dist = config.objective in ("kl_penalty", "kl_fixed")
     carry, start = state.carry, state.start
     if nets.has_memory:
-        env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = (
-            collect_rollout(
-                env, nets, state.params, state.env_state, state.obs, state.ep_return,
-                state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
-                memory=(state.carry, state.start), key_impl=key_impl,
-            )
+        assert state.start is not None  # a policy with memory carries its start flags
+        env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = collect_rollout(
+            env,
+            nets,
+            state.params,
+            state.env_state,
+            state.obs,
+            state.ep_return,
+            state.ep_length,
+            k_roll,
+            config.num_steps,
+            normalize,
+            keep_dist,
+            memory=(state.carry, state.start),
+            key_impl=key_impl,
         )
     else:
         env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
-            env, nets, state.params, state.env_state, state.obs, state.ep_return,
-            state.ep_length, k_roll, config.num_steps, normalize, keep_dist,
+            env,
+            nets,
+            state.params,
+            state.env_state,
+            state.obs,
+            state.ep_return,
+            state.ep_length,
+            k_roll,
+            config.num_steps,
+            normalize,
+            keep_dist,
             key_impl=key_impl,
         )
     T, N = config.num_steps, config.num_envs
@@ -461,8 +498,15 @@ def ppo_update(
         )
     learning_rate = learning_rate_at(config, hp.learning_rate, state.update_step)
     params, opt_state, info = run_epochs(
-        state.params, state.opt_state, batch, k_upd, learning_rate, hp, state.kl_beta,
-        config, nets,
+        state.params,
+        state.opt_state,
+        batch,
+        k_upd,
+        learning_rate,
+        hp,
+        state.kl_beta,
+        config,
+        nets,
     )
 
     kl_beta = state.kl_beta
@@ -537,12 +581,20 @@ def make_trainer(
             "normalization would distort; set normalize_obs=False"
         )
     nets = make_networks(
-        adapter.obs_dim, adapter.action_spec, config.hidden_sizes, config.activation,
-        config.memory, config.memory_size,
-        critic_hidden_sizes=config.critic_hidden_sizes, policy_head=config.policy_head,
-        log_std_init=config.log_std_init, min_std=config.min_std,
-        torso=config.torso, obs_shape=obs_shape_of(adapter),
-        cnn_channels=config.cnn_channels, cnn_kernels=config.cnn_kernels,
+        adapter.obs_dim,
+        adapter.action_spec,
+        config.hidden_sizes,
+        config.activation,
+        config.memory,
+        config.memory_size,
+        critic_hidden_sizes=config.critic_hidden_sizes,
+        policy_head=config.policy_head,
+        log_std_init=config.log_std_init,
+        min_std=config.min_std,
+        torso=config.torso,
+        obs_shape=obs_shape_of(adapter),
+        cnn_channels=config.cnn_channels,
+        cnn_kernels=config.cnn_kernels,
     )
     if mesh is not None:
         nets = sharding.shard_networks(nets, mesh, data_axis)

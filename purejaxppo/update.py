@@ -48,7 +48,7 @@ class LossInfo(NamedTuple):
     approx_kl: jax.Array
     clip_fraction: jax.Array
     # purejaxppo.guard code: 0 while loss, gradients and parameters stay finite.
-    nonfinite: jax.Array = 0
+    nonfinite: jax.Array | int = 0
 
 
 # Largest batch for which the index is packed into the low bits of the sort key in
@@ -119,12 +119,12 @@ def random_permutations(key: jax.Array, num: int, n: int) -> jax.Array:
         return jax.lax.sort((bits, index), dimension=1, num_keys=1, is_stable=False)[1]
     perm = None
     for r in range(rounds):
-        bits = jax.random.bits(key if r == 0 else jax.random.fold_in(key, r), (num, n),
-                               jnp.uint32)
+        bits = jax.random.bits(key if r == 0 else jax.random.fold_in(key, r), (num, n), jnp.uint32)
         order = packed_argsort(bits >> nbits, nbits)
         # Round r > 0 permutes the POSITIONS of the previous round's result, so its
         # ties keep that (random) order rather than the index order.
         perm = order if perm is None else jnp.take_along_axis(perm, order, axis=-1)
+    assert perm is not None  # rounds >= 1 here, so the loop ran
     return perm
 
 
@@ -172,15 +172,24 @@ def ppo_loss(
         pg = losses.surrogate(log_ratio, adv)
     else:  # kl_penalty (adaptive beta) or kl_fixed (constant beta = kl_beta_init)
         pg = losses.kl_penalty_surrogate(log_ratio, adv, mb.dist.kl(dist), kl_beta)
-    v_err = 0.5 * losses.value_error(value, mb.value, mb.target, config.clip_vloss,
-                                     hp.vf_clip_eps)
+    v_err = 0.5 * losses.value_error(value, mb.value, mb.target, config.clip_vloss, hp.vf_clip_eps)
     ent = dist.entropy()
     total = jnp.mean(pg + hp.vf_coef * v_err - hp.ent_coef * ent)
     log_ratio = jax.lax.stop_gradient(log_ratio)
-    parts = jnp.mean(jax.lax.stop_gradient(jnp.stack([
-        pg, v_err, ent, losses.approx_kl_terms(log_ratio),
-        losses.clipped(log_ratio, hp.clip_eps),
-    ])), axis=tuple(range(1, pg.ndim + 1)))
+    parts = jnp.mean(
+        jax.lax.stop_gradient(
+            jnp.stack(
+                [
+                    pg,
+                    v_err,
+                    ent,
+                    losses.approx_kl_terms(log_ratio),
+                    losses.clipped(log_ratio, hp.clip_eps),
+                ]
+            )
+        ),
+        axis=tuple(range(1, pg.ndim + 1)),
+    )
     return total, LossInfo(total, *(parts[i] for i in range(5)))
 
 
@@ -216,9 +225,7 @@ def run_epochs(
         return (params, opt_state), info
 
     def sequence_epoch(carry, epoch_key):
-        return jax.lax.scan(
-            minibatch_step, carry, sequence_minibatches(batch, epoch_key, num_mb)
-        )
+        return jax.lax.scan(minibatch_step, carry, sequence_minibatches(batch, epoch_key, num_mb))
 
     def epoch(carry, perm):
         shuffled = jax.tree.map(
@@ -234,9 +241,7 @@ def run_epochs(
         perms = random_permutations(key, config.update_epochs, config.batch_size)
         (params, opt_state), infos = jax.lax.scan(epoch, (params, opt_state), perms)
     info = jax.tree.map(jnp.mean, infos._replace(nonfinite=0))
-    return params, opt_state, info._replace(
-        nonfinite=guard.update_code(infos.nonfinite, params)
-    )
+    return params, opt_state, info._replace(nonfinite=guard.update_code(infos.nonfinite, params))
 
 
 def to_sequences(batch: Batch, chunk: int) -> Batch:

@@ -1,26 +1,17 @@
 """ruff (lint and format check) and mypy over purejaxppo/, as configured in pyproject.toml.
 
-Opt-in for now: the first run found findings that are still to be fixed (see
-CHANGELOG.md), so these tests run only with ``PUREJAXPPO_LINT=1``
-(``PUREJAXPPO_LINT=1 pytest tests/test_lint.py``; ``make lint`` runs the same tools).
-Once purejaxppo/ is clean, drop the skip so that ``make test`` keeps it clean.
+``make test`` runs them (``make lint`` runs the same tools on their own), so that
+purejaxppo/ stays clean. mypy keeps its cache in ``.mypy_cache``: about 20 s on the
+2-core machine without it, about 1 s with it; ruff takes well under a second.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
-
-pytestmark = pytest.mark.skipif(
-    os.environ.get("PUREJAXPPO_LINT") != "1",
-    reason="lint and type checks are opt-in until purejaxppo/ is clean: PUREJAXPPO_LINT=1",
-)
 
 
 def _tool(*args: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,12 @@ from typing import Any
 from purejaxppo.envs.base import ActionSpec, EnvAdapter, StepResult
 
 __all__ = [
-    "ActionSpec", "EnvAdapter", "StepResult", "check_env_name", "env_names", "make_env",
+    "ActionSpec",
+    "EnvAdapter",
+    "StepResult",
+    "check_env_name",
+    "env_names",
+    "make_env",
     "wrap_gymnax",
 ]
 

@@ -139,17 +139,19 @@ class _ClipKeywordCompat:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._module, name)
 
-    def clip(self, x: Any, min: Any = None, max: Any = None, *, a_min: Any = None,
-             a_max: Any = None) -> jax.Array:
-        return self._module.clip(x, a_min if min is None else min,
-                                 a_max if max is None else max)
+    def clip(
+        self, x: Any, min: Any = None, max: Any = None, *, a_min: Any = None, a_max: Any = None
+    ) -> jax.Array:
+        return self._module.clip(x, a_min if min is None else min, a_max if max is None else max)
 
 
 def _parse_name(name: str) -> str:
     """Maps ``"brax/<env>"`` to ``<env>``, or raises ``ValueError`` listing valid names."""
     env = name[len("brax/") :] if isinstance(name, str) and name.startswith("brax/") else None
     if env not in DEFAULT_BACKENDS:
-        raise ValueError(f"Unknown brax environment {name!r}; valid names: {', '.join(BRAX_ENV_NAMES)}")
+        raise ValueError(
+            f"Unknown brax environment {name!r}; valid names: {', '.join(BRAX_ENV_NAMES)}"
+        )
     return env
 
 
@@ -203,7 +205,10 @@ class BraxAdapter:
         return self._env
 
     def __repr__(self) -> str:
-        return f"BraxAdapter(name={self.name!r}, backend={self.backend!r}, episode_length={self.episode_length})"
+        return (
+            f"BraxAdapter(name={self.name!r}, backend={self.backend!r}, "
+            f"episode_length={self.episode_length})"
+        )
 
     def _flat_obs(self, brax_state: Any) -> jax.Array:
         return jnp.reshape(brax_state.obs, (self.obs_dim,)).astype(jnp.float32)
@@ -286,8 +291,14 @@ def make_brax_env(name: str, backend: str | None = None, episode_length: int = 1
         backend = DEFAULT_BACKENDS[env_name]
     valid_backends = SUPPORTED_BACKENDS[env_name]
     if backend not in valid_backends:
-        raise ValueError(f"Unknown backend {backend!r} for {name}; valid backends: {', '.join(valid_backends)}")
-    if isinstance(episode_length, bool) or not isinstance(episode_length, numbers.Integral) or episode_length <= 0:
+        raise ValueError(
+            f"Unknown backend {backend!r} for {name}; valid backends: {', '.join(valid_backends)}"
+        )
+    if (
+        isinstance(episode_length, bool)
+        or not isinstance(episode_length, numbers.Integral)
+        or episode_length <= 0
+    ):
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
     brax_envs = _import_brax_envs()
     env = brax_envs.get_environment(env_name, backend=backend)

@@ -49,7 +49,7 @@ class GymnaxAdapter:
             )
         self.env = env
         self.env_params = env.default_params if env_params is None else env_params
-        self.name = name or getattr(env, "name", type(env).__name__)
+        self.name: str = name if name else getattr(env, "name", type(env).__name__)
         self.action_spec = _action_spec(env.action_space(self.env_params))
         obs, _ = jax.eval_shape(self._raw_reset, jax.random.key(0))
         self.obs_dim = int(math.prod(obs.shape))

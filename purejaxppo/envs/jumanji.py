@@ -77,8 +77,15 @@ REFUSED: dict[str, str] = {
     **{
         env: "it is a multi-agent environment (one action per agent); purejaxppo trains "
         "a single agent"
-        for env in ("Cleaner-v0", "Connector-v3", "LevelBasedForaging-v0", "MMST-v0",
-                    "MultiCVRP-v0", "RobotWarehouse-v0", "SearchAndRescue-v0")
+        for env in (
+            "Cleaner-v0",
+            "Connector-v3",
+            "LevelBasedForaging-v0",
+            "MMST-v0",
+            "MultiCVRP-v0",
+            "RobotWarehouse-v0",
+            "SearchAndRescue-v0",
+        )
     },
     "JobShop-v0": "its action is one choice per machine (21^10 joint actions) with a "
     "per-machine mask, which a single categorical policy cannot represent",
@@ -89,11 +96,13 @@ _NO_LIMIT = 2**30
 
 def check_name(name: str) -> str:
     """``"jumanji/<Env>"`` -> ``<Env>``, or a ``ValueError`` saying why not."""
-    env = name[len(PREFIX):]
+    env = name[len(PREFIX) :]
     if env in REFUSED:
         raise ValueError(f"{name} is not supported: {REFUSED[env]}")
     if env not in JUMANJI_ENVS:
-        raise ValueError(f"unknown jumanji environment {name!r}; valid names: {list(JUMANJI_ENV_NAMES)}")
+        raise ValueError(
+            f"unknown jumanji environment {name!r}; valid names: {list(JUMANJI_ENV_NAMES)}"
+        )
     return env
 
 
@@ -130,12 +139,14 @@ class JumanjiAdapter:
             self._action_dims = tuple(int(v) for v in jnp.asarray(aspec.num_values).reshape(-1))
             num_actions = math.prod(self._action_dims)
         else:
-            raise ValueError(f"{name}: unsupported action spec {type(aspec).__name__} (discrete only)")
+            raise ValueError(
+                f"{name}: unsupported action spec {type(aspec).__name__} (discrete only)"
+            )
         _, timestep = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
         obs = timestep.observation
         mask = getattr(obs, "action_mask", None)
         self._masked = mask is not None
-        if self._masked:
+        if mask is not None:
             want = self._action_dims or (num_actions,)
             if tuple(mask.shape) != tuple(want):
                 raise ValueError(
@@ -144,10 +155,12 @@ class JumanjiAdapter:
                 )
         leaves = self._feature_leaves(obs)
         self.feature_layout = tuple((path, tuple(leaf.shape)) for path, leaf in leaves)
-        self.obs_dim = sum(math.prod(s) for _, s in self.feature_layout) + (num_actions if self._masked else 0)
+        self.obs_dim = sum(math.prod(s) for _, s in self.feature_layout) + (
+            num_actions if self._masked else 0
+        )
         first = self.feature_layout[0][1]
         if len(first) == 3:
-            self.obs_shape = first
+            self.obs_shape: tuple[int, ...] = first
         elif len(first) == 2 and min(first) >= 3:
             self.obs_shape = first + (1,)
         else:

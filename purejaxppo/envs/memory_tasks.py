@@ -102,9 +102,7 @@ class RepeatPrevious(environment.Environment[RepeatPreviousState, RepeatPrevious
         unit = 1.0 / jnp.maximum(params.episode_length - self.delay, 1)
         reward = jnp.where(scored, jnp.where(correct, unit, -unit), 0.0).astype(jnp.float32)
         cards = jnp.concatenate([self._draw(key)[None], state.cards[:-1]])
-        state = RepeatPreviousState(
-            cards=cards, score=state.score + reward, time=state.time + 1
-        )
+        state = RepeatPreviousState(cards=cards, score=state.score + reward, time=state.time + 1)
         terminated = self.is_terminated(state, params)
         return (
             jax.lax.stop_gradient(self.get_obs(state)),
@@ -141,11 +139,13 @@ class RepeatPrevious(environment.Environment[RepeatPreviousState, RepeatPrevious
         return spaces.Box(0.0, 1.0, (self.num_suits,), jnp.float32)
 
     def state_space(self, params) -> spaces.Dict:
-        return spaces.Dict({
-            "cards": spaces.Box(0, self.num_suits - 1, (self.delay + 1,), jnp.int32),
-            "score": spaces.Box(-1.0, 1.0, (), jnp.float32),
-            "time": spaces.Discrete(params.episode_length + 1),
-        })
+        return spaces.Dict(
+            {
+                "cards": spaces.Box(0, self.num_suits - 1, (self.delay + 1,), jnp.int32),
+                "score": spaces.Box(-1.0, 1.0, (), jnp.float32),
+                "time": spaces.Discrete(params.episode_length + 1),
+            }
+        )
 
 
 def split_params_kwargs(default_params: Any, kwargs: dict[str, Any]):

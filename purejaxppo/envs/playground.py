@@ -30,18 +30,37 @@ from purejaxppo.envs.brax import BraxAdapter
 PREFIX = "playground/"
 # mujoco_playground.dm_control_suite.ALL_ENVS of playground 0.2.0.
 PLAYGROUND_ENVS: tuple[str, ...] = (
-    "AcrobotSwingup", "AcrobotSwingupSparse", "BallInCup", "CartpoleBalance",
-    "CartpoleBalanceSparse", "CartpoleSwingup", "CartpoleSwingupSparse", "CheetahRun",
-    "FingerSpin", "FingerTurnEasy", "FingerTurnHard", "FishSwim", "HopperHop",
-    "HopperStand", "HumanoidStand", "HumanoidWalk", "HumanoidRun", "PendulumSwingup",
-    "PointMass", "ReacherEasy", "ReacherHard", "SwimmerSwimmer6", "WalkerRun",
-    "WalkerStand", "WalkerWalk",
+    "AcrobotSwingup",
+    "AcrobotSwingupSparse",
+    "BallInCup",
+    "CartpoleBalance",
+    "CartpoleBalanceSparse",
+    "CartpoleSwingup",
+    "CartpoleSwingupSparse",
+    "CheetahRun",
+    "FingerSpin",
+    "FingerTurnEasy",
+    "FingerTurnHard",
+    "FishSwim",
+    "HopperHop",
+    "HopperStand",
+    "HumanoidStand",
+    "HumanoidWalk",
+    "HumanoidRun",
+    "PendulumSwingup",
+    "PointMass",
+    "ReacherEasy",
+    "ReacherHard",
+    "SwimmerSwimmer6",
+    "WalkerRun",
+    "WalkerStand",
+    "WalkerWalk",
 )
 ENV_NAMES: tuple[str, ...] = tuple(PREFIX + env for env in PLAYGROUND_ENVS)
 
 
 def check_name(name: str) -> str:
-    env = name[len(PREFIX):]
+    env = name[len(PREFIX) :]
     if env not in PLAYGROUND_ENVS:
         raise ValueError(
             f"{name} is not supported: only the DM Control Suite environments of "
@@ -64,7 +83,9 @@ def make(name: str, episode_length: int | None = None, impl: str = "jax") -> Bra
     if impl not in ("jax", "warp"):
         raise ValueError(f"impl must be 'jax' or 'warp', got {impl!r}")
     if episode_length is not None and (
-        isinstance(episode_length, bool) or not isinstance(episode_length, int) or episode_length <= 0
+        isinstance(episode_length, bool)
+        or not isinstance(episode_length, int)
+        or episode_length <= 0
     ):
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
     import_suite("mujoco_playground", "playground")
@@ -78,5 +99,3 @@ def make(name: str, episode_length: int | None = None, impl: str = "jax") -> Bra
     if int(getattr(config, "action_repeat", 1)) != 1:
         raise ValueError(f"{name}: action_repeat != 1 is not supported")
     return BraxAdapter(name=name, env=env, backend=f"mjx-{impl}", episode_length=length)
-
-

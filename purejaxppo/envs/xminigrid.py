@@ -62,7 +62,7 @@ ENV_NAMES: tuple[str, ...] = tuple(PREFIX + env for env in XMINIGRID_ENVS)
 
 
 def check_name(name: str) -> str:
-    env = name[len(PREFIX):]
+    env = name[len(PREFIX) :]
     if env.startswith("XLand-MiniGrid"):
         raise ValueError(
             f"{name} is not supported: XLand-MiniGrid meta-RL environments need a "
