@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         setup = SETUPS[env_name]
         steps = args.steps or setup["steps"]
         config = PPOConfig.preset(env_name, total_timesteps=steps)
-        interval = min(args.interval or setup["interval"], config.num_updates)
+        interval = min(args.interval or setup["interval"], max(1, config.num_updates - 1))
         keys = jax.random.split(jax.random.PRNGKey(args.seed), args.reps)
         print(f"{env_name}: {args.reps} reps x population {args.population} x "
               f"{config.steps_trained:,} steps, interval {interval} updates", flush=True)

@@ -166,10 +166,10 @@ def _check_args(
     for name, value in (("population", population), ("seeds", seeds), ("interval", interval)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if interval > num_updates:
+    if interval >= num_updates:
         raise ValueError(
-            f"interval = {interval} updates is longer than the run ({num_updates} "
-            "updates): there would be no exploit step; use an interval <= num_updates"
+            f"interval = {interval} updates is not shorter than the run ({num_updates} "
+            "updates): there would be no exploit step; use an interval < num_updates"
         )
     if not _number(exploit_fraction) or not 0.0 <= exploit_fraction <= 0.5:
         raise ValueError(f"exploit_fraction must be a number in [0, 0.5], got {exploit_fraction!r}")

@@ -225,7 +225,7 @@ def test_bad_space_raises(space, match) -> None:
     "kwargs, match",
     [
         ({"population": 0}, "population"),
-        ({"interval": 9}, "interval"),
+        ({"interval": 8}, "interval = 8 updates is not shorter"),
         ({"exploit_fraction": 0.75}, "exploit_fraction"),
         ({"perturb": (0.8, -1.0)}, "perturb"),
         ({"resample_probability": 2.0}, "resample_probability"),
