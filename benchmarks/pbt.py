@@ -38,29 +38,20 @@ from purejaxppo.stats import summarize
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info  # noqa: E402
 
+
+def _space(max_entropy: float) -> dict[str, tuple[str, float, float]]:
+    """The searched space of the study (the entropy range is per env)."""
+    return {"learning_rate": ("loguniform", 1e-5, 1e-2),
+            "ent_coef": ("uniform", 0.0, max_entropy),
+            "clip_eps": ("uniform", 0.1, 0.4),
+            "gae_lambda": ("uniform", 0.8, 1.0)}
+
+
 # Per env: CPU budget per member, the interval, and the searched space.
 SETUPS: dict[str, dict[str, Any]] = {
-    "CartPole-v1": {
-        "steps": 200_000, "interval": 10,
-        "space": {"learning_rate": ("loguniform", 1e-5, 1e-2),
-                  "ent_coef": ("uniform", 0.0, 0.05),
-                  "clip_eps": ("uniform", 0.1, 0.4),
-                  "gae_lambda": ("uniform", 0.8, 1.0)},
-    },
-    "Pendulum-v1": {
-        "steps": 500_000, "interval": 20,
-        "space": {"learning_rate": ("loguniform", 1e-5, 1e-2),
-                  "ent_coef": ("uniform", 0.0, 0.01),
-                  "clip_eps": ("uniform", 0.1, 0.4),
-                  "gae_lambda": ("uniform", 0.8, 1.0)},
-    },
-    "Breakout-MinAtar": {
-        "steps": 500_000, "interval": 6,
-        "space": {"learning_rate": ("loguniform", 1e-5, 1e-2),
-                  "ent_coef": ("uniform", 0.0, 0.05),
-                  "clip_eps": ("uniform", 0.1, 0.4),
-                  "gae_lambda": ("uniform", 0.8, 1.0)},
-    },
+    "CartPole-v1": {"steps": 200_000, "interval": 10, "space": _space(0.05)},
+    "Pendulum-v1": {"steps": 500_000, "interval": 20, "space": _space(0.01)},
+    "Breakout-MinAtar": {"steps": 500_000, "interval": 6, "space": _space(0.05)},
 }
 
 
