@@ -109,6 +109,12 @@ def check_ranges(ranges: Any) -> dict[str, tuple[float, float]]:
     return out
 
 
+def same_structure(a: Any, b: Any) -> bool:
+    """Whether two pytree structures are equal (``PyTreeDef`` compares with ``==``
+    only: its ``str`` shows object addresses of static fields)."""
+    return bool(a == b)
+
+
 def check_params_fn(sample: Callable[[jax.Array], Any], nominal: Any, name: str) -> None:
     """Traces ``sample(key)`` abstractly and checks it returns parameters shaped like
     ``nominal`` (same structure, shapes and dtypes up to weak typing).
@@ -124,8 +130,8 @@ def check_params_fn(sample: Callable[[jax.Array], Any], nominal: Any, name: str)
             f"{type(err).__name__}: {err}"
         ) from err
     want = jax.eval_shape(lambda: nominal)
-    got, expected = str(jax.tree.structure(out)), str(jax.tree.structure(want))
-    if got != expected:
+    got, expected = jax.tree.structure(out), jax.tree.structure(want)
+    if not same_structure(got, expected):
         raise ValueError(
             f"the randomization function of {name} must return parameters of the same "
             f"structure as the default params; got {got}, expected {expected}"
