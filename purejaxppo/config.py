@@ -496,7 +496,6 @@ def _validate(c: PPOConfig) -> None:
                 f"env_kwargs {dict(c.env_kwargs)!r} are not accepted by {c.env_name}: {err}"
             ) from None
     _validate_torso(c)
-    _validate_against_env(c)
 
 
 def _validate_obs_and_randomize(c: PPOConfig) -> None:
@@ -531,25 +530,9 @@ def _validate_obs_and_randomize(c: PPOConfig) -> None:
             "randomize_ranges are given but randomize is None; set randomize='init' "
             "(drawn once per environment) or 'reset' (drawn at every episode start)"
         )
-
-
-def _validate_against_env(c: PPOConfig) -> None:
-    """Observation keys and randomization ranges, checked on the environment when it
-    builds in milliseconds (gymnax, memory tasks); brax and the suites are checked
-    when the train function is built, still before anything is compiled."""
-    if (c.policy_obs_key, c.value_obs_key) == ("state", "state") and c.randomize is None:
-        return
-    if "/" in c.env_name:
-        return
-    from purejaxppo.envs import make_env
-    from purejaxppo.envs.base import obs_keys_for
-
-    env = make_env(c.env_name, **dict(c.env_kwargs))
-    obs_keys_for(env, c.policy_obs_key, c.value_obs_key)
-    if c.randomize is not None:
-        from purejaxppo.envs.randomize import randomize_env
-
-        randomize_env(env, c.randomize_ranges, c.randomize)
+    # The keys and the range fields are checked against the environment when the
+    # train function is built (``make_trainer``), before anything is compiled: the
+    # config alone does not know whether ``env=`` will replace ``env_name``.
 
 
 def _validate_memory(c: PPOConfig) -> None:
