@@ -1213,15 +1213,19 @@ def cmd_presets(args: argparse.Namespace) -> int:
     """``presets``: every preset with its source and measured result (one: its values)."""
     import textwrap
 
-    from purejaxppo.presets import PRESET_NOTES, PRESETS, preset_names
+    from purejaxppo.presets import PRESET_NOTES, VARIANT_NOTES, preset_names, variant_names
 
+    notes = {**PRESET_NOTES, **VARIANT_NOTES}
     if args.name is not None:
-        if args.name not in PRESETS:
-            raise CLIError(f"no preset {args.name!r}; valid names: {preset_names()}")
+        if args.name not in notes:
+            raise CLIError(
+                f"no preset {args.name!r}; valid names: {preset_names()}; variants: "
+                f"{variant_names()}"
+            )
         print(args.name)
         print(
             textwrap.fill(
-                PRESET_NOTES[args.name],
+                notes[args.name],
                 88,
                 initial_indent="  ",
                 subsequent_indent="  ",
@@ -1232,11 +1236,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
         for name, value in config.to_dict().items():
             print(f"  {name:<18} {value}")
         return 0
-    for name in preset_names():
+    for name in preset_names() + variant_names():
         print(name)
         print(
             textwrap.fill(
-                PRESET_NOTES[name],
+                notes[name],
                 88,
                 initial_indent="  ",
                 subsequent_indent="  ",
