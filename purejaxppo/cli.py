@@ -127,9 +127,7 @@ _FIELD_TYPES: dict[str, Callable[[str], Any]] = {
 
 def _flag_help(field: dataclasses.Field) -> str:
     default = field.default
-    if field.name == "randomize_ranges":
-        shown = "none; e.g. length=0.25:1.0,masspole=0.05:0.2"
-    elif isinstance(default, tuple):
+    if isinstance(default, tuple):
         shown = ",".join(str(v) for v in default)
     elif isinstance(default, bool):
         shown = str(default).lower()

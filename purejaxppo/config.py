@@ -176,8 +176,9 @@ class PPOConfig:
         uniform and independent per environment: gymnax ``EnvParams`` fields take
         the values themselves (e.g. ``(("length", 0.25, 1.0),)``), brax and
         playground system fields a factor on the nominal value (e.g.
-        ``(("geom_friction", 0.5, 1.5),)``). A function is passed as an env instead
-        (``purejaxppo.envs.randomize.randomize_env``).
+        ``(("geom_friction", 0.5, 1.5),)``). On the command line:
+        ``length=0.25:1.0,masspole=0.05:0.2``. A function is passed as an env
+        instead (``purejaxppo.envs.randomize.randomize_env``).
     """
 
     env_name: str = "CartPole-v1"
