@@ -782,8 +782,9 @@ def render_sim_to_real_brax() -> str:
         return "No brax randomization run has been made yet.\n"
     r = _load(path)
     nom, ran = r["variants"]["nominal"], r["variants"]["randomized"]
+    low, high = ran["config"]["randomize_ranges"]["body_mass"]
     rows = [
-        [f"{f:g}", _ci(nom["grid"][i]), _ci(ran["grid"][i])]
+        [f"{f:g}", "yes" if low <= f <= high else "no", _ci(nom["grid"][i]), _ci(ran["grid"][i])]
         for i, f in enumerate(r["mass_factors"])
     ]
     what = ", ".join(
@@ -794,7 +795,11 @@ def render_sim_to_real_brax() -> str:
         f"{r['seeds']} seeds; randomized: {what} at every episode start. Deterministic "
         f"returns (of 1000) with every body mass scaled; IQM [95% CI]. `{_rel(path)}`.\n\n"
     )
-    return head + table(["body mass factor", "nominal training", "randomized training"], rows)
+    return head + table(
+        ["body mass factor", "inside the training range", "nominal training",
+         "randomized training"],
+        rows,
+    )
 
 
 def render_sim_to_real_cost() -> str:
