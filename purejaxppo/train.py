@@ -477,39 +477,28 @@ def ppo_update(
     # What the networks see: the keys they read of a dict observation, normalized.
     normalize = lambda o: _normalize_obs(config, state.obs_rms, network_obs(nets, o))  # noqa: E731
     keep_dist = config.objective in ("kl_penalty", "kl_fixed")
-    carry, start = state.carry, state.start
+    # A policy with memory threads its carry and episode-start flags through the rollout.
+    memory = None
     if nets.has_memory:
         assert state.start is not None  # a policy with memory carries its start flags
-        env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = collect_rollout(
-            env,
-            nets,
-            state.params,
-            state.env_state,
-            state.obs,
-            state.ep_return,
-            state.ep_length,
-            k_roll,
-            config.num_steps,
-            normalize,
-            keep_dist,
-            memory=(state.carry, state.start),
-            key_impl=key_impl,
-        )
-    else:
-        env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
-            env,
-            nets,
-            state.params,
-            state.env_state,
-            state.obs,
-            state.ep_return,
-            state.ep_length,
-            k_roll,
-            config.num_steps,
-            normalize,
-            keep_dist,
-            key_impl=key_impl,
-        )
+        memory = (state.carry, state.start)
+    rollout = collect_rollout(
+        env,
+        nets,
+        state.params,
+        state.env_state,
+        state.obs,
+        state.ep_return,
+        state.ep_length,
+        k_roll,
+        config.num_steps,
+        normalize,
+        keep_dist,
+        memory=memory,
+        key_impl=key_impl,
+    )
+    env_state, obs, ep_return, ep_length, traj, ep_stats = rollout[:6]
+    carry, start = rollout[6] if memory is not None else (state.carry, state.start)
     T, N = config.num_steps, config.num_envs
     done = jnp.logical_or(traj.terminated, traj.truncated)
 
