@@ -698,7 +698,140 @@ def render_ppo_table1() -> str:
                   "mean here", "paper (7 MuJoCo tasks)"], rows)
 
 
+# ------------------------------------------------------------------- sim-to-real
+SIM_DIR = RESULTS / "sim_to_real"
+
+
+def _ci(stat: dict[str, Any]) -> str:
+    low, high = stat["ci95"]
+    return f"{fmt_return(stat['iqm'])} [{fmt_return(low)}, {fmt_return(high)}]"
+
+
+def render_sim_to_real_ood() -> str:
+    """``benchmarks/sim_to_real.py --part ood``: CartPole nominal vs randomized training,
+    deterministic returns over a grid of pole lengths and masses."""
+    path = SIM_DIR / "ood_cartpole.json"
+    if not path.exists():
+        return "No out-of-distribution run has been made yet.\n"
+    r = _load(path)
+    nom, ran = r["variants"]["nominal"], r["variants"]["randomized"]
+    ranges = {k: v for k, v in ran["config"]["randomize_ranges"].items()}
+    rows = []
+    for i, point in enumerate(r["points"]):
+        inside = i not in r["ood_points"]
+        rows.append([
+            f"{point['length']:g}",
+            f"{point['masspole']:g}",
+            "yes" if inside else "no",
+            _ci(nom["grid"][i]),
+            _ci(ran["grid"][i]),
+        ])
+    rows.append(["**mean of the off-range points**", "", "no", _ci(nom["ood_mean"]),
+                 _ci(ran["ood_mean"])])
+    what = ", ".join(f"{k} in [{lo:g}, {hi:g}]" for k, (lo, hi) in ranges.items())
+    head = (
+        f"{r['seeds']} seeds per variant, {fmt_steps(nom['config']['total_timesteps'])} steps "
+        f"each, {r['episodes']} deterministic episodes per seed and point; IQM over seeds "
+        f"[95% bootstrap CI]. Randomized training: {what}, drawn at every episode start "
+        f"(nominal: length 0.5, masspole 0.1, masscart 1). "
+        f"`{_rel(path)}`, plot `{_rel(SIM_DIR / 'ood_cartpole.png')}`.\n\n"
+    )
+    return head + table(
+        ["pole length", "pole mass", "inside the training ranges", "nominal training",
+         "randomized training"],
+        rows,
+    )
+
+
+def render_sim_to_real_privileged() -> str:
+    """``benchmarks/sim_to_real.py --part privileged``: MaskedCartPole GRU with a
+    symmetric vs a privileged critic."""
+    path = SIM_DIR / "privileged_masked_cartpole.json"
+    if not path.exists():
+        return "No privileged-critic run has been made yet.\n"
+    r = _load(path)
+    rows = []
+    for label, name in (("symmetric", "critic reads [x, theta] (symmetric)"),
+                        ("privileged", "critic reads the full state (privileged)")):
+        v = r["variants"][label]
+        steps = v["steps_to_400"]
+        median = steps["median_of_reached"]
+        rows.append([
+            name,
+            _ci(v["final_train_return"]),
+            _ci(v["eval_return"]),
+            f"{steps['reached']} / {r['seeds']}",
+            fmt_steps(median) if median is not None else "n/a",
+        ])
+    steps = fmt_steps(r["variants"]["symmetric"]["config"]["total_timesteps"])
+    head = (
+        f"`MaskedCartPole-v1`, GRU 64 actor (preset), {steps} steps, {r['seeds']} seeds "
+        f"(same keys for both); IQM [95% bootstrap CI]. `{_rel(path)}`.\n\n"
+    )
+    return head + table(
+        ["critic", "final training return", f"deterministic eval ({r['episodes']} episodes)",
+         "seeds reaching 400", "median steps to 400 (of those)"],
+        rows,
+    )
+
+
+def render_sim_to_real_brax() -> str:
+    """``benchmarks/sim_to_real.py --part brax``: inverted pendulum nominal vs randomized."""
+    path = SIM_DIR / "brax_inverted_pendulum.json"
+    if not path.exists():
+        return "No brax randomization run has been made yet.\n"
+    r = _load(path)
+    nom, ran = r["variants"]["nominal"], r["variants"]["randomized"]
+    low, high = ran["config"]["randomize_ranges"]["body_mass"]
+    rows = [
+        [f"{f:g}", "yes" if low <= f <= high else "no", _ci(nom["grid"][i]), _ci(ran["grid"][i])]
+        for i, f in enumerate(r["mass_factors"])
+    ]
+    what = ", ".join(
+        f"{k} x [{lo:g}, {hi:g}]" for k, (lo, hi) in ran["config"]["randomize_ranges"].items()
+    )
+    head = (
+        f"`brax/inverted_pendulum`, {fmt_steps(nom['config']['total_timesteps'])} steps, "
+        f"{r['seeds']} seeds; randomized: {what} at every episode start. Deterministic "
+        f"returns (of 1000) with every body mass scaled; IQM [95% CI]. `{_rel(path)}`.\n\n"
+    )
+    return head + table(
+        ["body mass factor", "inside the training range", "nominal training",
+         "randomized training"],
+        rows,
+    )
+
+
+def render_sim_to_real_cost() -> str:
+    """``benchmarks/sim_to_real.py --part cost``: training steps/s side by side."""
+    path = SIM_DIR / "cost.json"
+    if not path.exists():
+        return (
+            "Not measured yet: `python benchmarks/sim_to_real.py --part cost` writes "
+            "`benchmarks/results/sim_to_real/cost.json`.\n"
+        )
+    r = _load(path)
+    rows = []
+    base: float | None = None
+    for label, v in r["variants"].items():
+        sps = v["steps_per_second_median"]
+        if not label.startswith(("CartPole-v1 rand", "MaskedCartPole-v1 GRU priv",
+                                 "brax/inverted_pendulum rand")):
+            base = sps
+        rows.append([label, f"{sps / 1e3:.1f}k", f"{sps / base:.2f}" if base else "-"])
+    head = (
+        f"Training steps/s, medians of {r['repeats']} interleaved repeats of "
+        f"{r['updates_per_repeat']} updates, one process; {r['machine']['cpu_count']} CPU "
+        f"cores, {r['machine']['backend']}. `{_rel(path)}`.\n\n"
+    )
+    return head + table(["variant", "steps/s", "vs the plain variant above"], rows)
+
+
 REGIONS: dict[str, Callable[[], str]] = {
+    "sim-to-real-ood": render_sim_to_real_ood,
+    "sim-to-real-privileged": render_sim_to_real_privileged,
+    "sim-to-real-brax": render_sim_to_real_brax,
+    "sim-to-real-cost": render_sim_to_real_cost,
     "vs-purejaxrl": render_vs_purejaxrl,
     "vs-purejaxrl-headline": render_vs_purejaxrl_headline,
     "vs-purejaxrl-runs": render_vs_purejaxrl_runs,

@@ -19,7 +19,7 @@ if _os.environ.get("PUREJAXPPO_XLA_WORKAROUND"):
 from purejaxppo import presets as _presets  # noqa: F401  (registers PPOConfig.preset)
 from purejaxppo.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from purejaxppo.config import TRACED_FIELDS, HParams, PPOConfig
-from purejaxppo.envs import env_names, make_env, wrap_gymnax
+from purejaxppo.envs import env_names, make_env, randomize_env, wrap_gymnax
 from purejaxppo.evaluate import EvalResult, evaluate, make_evaluate
 from purejaxppo.gae import compute_gae
 from purejaxppo.loop import ChunkInfo, train_in_chunks
@@ -60,6 +60,7 @@ __all__ = [
     "make_train",
     "make_trainer",
     "pbt",
+    "randomize_env",
     "save_checkpoint",
     "sweep",
     "train_in_chunks",

@@ -73,6 +73,25 @@ def _parse_int_tuple(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _parse_ranges(text: str) -> tuple[tuple[str, float, float], ...]:
+    """``FIELD=LOW:HIGH[,FIELD=LOW:HIGH...]`` (or ``none``) as ``randomize_ranges``."""
+    if text.strip().lower() in ("none", ""):
+        return ()
+    out = []
+    for part in text.split(","):
+        field, sep, bounds = part.strip().partition("=")
+        low, colon, high = bounds.partition(":")
+        try:
+            if not (sep and colon and field.strip()):
+                raise ValueError
+            out.append((field.strip(), float(low), float(high)))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected FIELD=LOW:HIGH[,FIELD=LOW:HIGH...] like length=0.25:1.0, got {text!r}"
+            ) from None
+    return tuple(out)
+
+
 def _strict_int(text: str) -> int:
     try:
         return int(text)
@@ -132,6 +151,8 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
         kind: Callable[[str], Any]
         if field.name in ("hidden_sizes", "critic_hidden_sizes", "cnn_channels", "cnn_kernels"):
             kind = _parse_int_tuple
+        elif field.name == "randomize_ranges":
+            kind = _parse_ranges
         else:
             kind = _FIELD_TYPES[field.type if isinstance(field.type, str) else field.type.__name__]
         group.add_argument(
@@ -146,7 +167,7 @@ def load_config_file(path: str) -> dict[str, Any]:
       ValueError: unreadable file, unknown extension, not a mapping, or a key that is
         not a PPOConfig field (the message lists the valid ones).
     """
-    from purejaxppo.config import field_names
+    from purejaxppo.config import field_names, ranges_tuple
     from purejaxppo.sweep import load_mapping_file
 
     data = load_mapping_file(path, "config file")
@@ -160,6 +181,8 @@ def load_config_file(path: str) -> dict[str, Any]:
         data["hidden_sizes"] = tuple(data["hidden_sizes"])
     if isinstance(data.get("env_kwargs"), dict):
         data["env_kwargs"] = tuple(sorted(data["env_kwargs"].items()))
+    if "randomize_ranges" in data:
+        data["randomize_ranges"] = ranges_tuple(data["randomize_ranges"])
     return data
 
 
@@ -360,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--episodes", type=_strict_int, default=10, help="episodes per seed")
     ev.add_argument("--seed", type=_strict_int, default=0, help="PRNG seed")
     ev.add_argument("--stochastic", action="store_true", help="sample actions (default: mode)")
+    ev.add_argument(
+        "--nominal",
+        action="store_true",
+        help="run the environment's nominal parameters (default: as trained, i.e. "
+        "drawn per episode when the config has domain randomization)",
+    )
 
     plot = sub.add_parser("plot", help="(re)draw the plots of a train or sweep output dir")
     plot.add_argument("run", help="output dir of train or sweep")
@@ -1063,6 +1092,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         jax.random.PRNGKey(args.seed),
         args.episodes,
         deterministic=not args.stochastic,
+        sim_params="nominal" if args.nominal else None,
     )
     returns = np.atleast_2d(np.asarray(res.returns))
     lengths = np.atleast_2d(np.asarray(res.lengths))
@@ -1070,6 +1100,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         f"evaluating {ckpt.config.env_name} checkpoint at update {ckpt.step}: "
         f"{args.episodes} episode(s) per seed, "
         f"{'sampled' if args.stochastic else 'deterministic'} actions"
+        + (", nominal parameters" if args.nominal else "")
     )
     from purejaxppo.evaluate import describe_policy
 
@@ -1180,15 +1211,19 @@ def cmd_presets(args: argparse.Namespace) -> int:
     """``presets``: every preset with its source and measured result (one: its values)."""
     import textwrap
 
-    from purejaxppo.presets import PRESET_NOTES, PRESETS, preset_names
+    from purejaxppo.presets import PRESET_NOTES, VARIANT_NOTES, preset_names, variant_names
 
+    notes = {**PRESET_NOTES, **VARIANT_NOTES}
     if args.name is not None:
-        if args.name not in PRESETS:
-            raise CLIError(f"no preset {args.name!r}; valid names: {preset_names()}")
+        if args.name not in notes:
+            raise CLIError(
+                f"no preset {args.name!r}; valid names: {preset_names()}; variants: "
+                f"{variant_names()}"
+            )
         print(args.name)
         print(
             textwrap.fill(
-                PRESET_NOTES[args.name],
+                notes[args.name],
                 88,
                 initial_indent="  ",
                 subsequent_indent="  ",
@@ -1199,11 +1234,11 @@ def cmd_presets(args: argparse.Namespace) -> int:
         for name, value in config.to_dict().items():
             print(f"  {name:<18} {value}")
         return 0
-    for name in preset_names():
+    for name in preset_names() + variant_names():
         print(name)
         print(
             textwrap.fill(
-                PRESET_NOTES[name],
+                notes[name],
                 88,
                 initial_indent="  ",
                 subsequent_indent="  ",

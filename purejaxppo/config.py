@@ -30,6 +30,8 @@ TORSOS = ("mlp", "cnn")
 OBJECTIVES = ("clip", "kl_penalty", "kl_fixed", "none")
 MEMORY_TYPES = ("gru", "lstm", "mingru")
 POLICY_HEADS = ("gaussian", "gaussian_state_std", "tanh_gaussian")
+RANDOMIZE_MODES = ("init", "reset")
+"""When domain randomization draws an environment's parameters (``randomize``)."""
 """Continuous-action policy heads (see ``purejaxppo.distributions``):
 
 * ``"gaussian"``: diagonal Gaussian, state-independent learned ``log_std``; the env
@@ -161,6 +163,22 @@ class PPOConfig:
       min_std: lower bound added to the softplus std of the state-dependent heads,
         ``std = softplus(.) + min_std`` (static: it is a constant of the compiled
         policy function; brax uses 0.001). Unused by ``"gaussian"``.
+      policy_obs_key: the key of a dict observation the actor reads (brax's and
+        Playground's ``"state"`` by default; an array observation is read whole and
+        accepts only the default). Static.
+      value_obs_key: the key of a dict observation the critic reads, e.g.
+        ``"privileged_state"`` for an asymmetric actor-critic whose critic sees
+        state the actor will not have (training only). Static.
+      randomize: domain randomization: ``None`` (off), ``"init"`` (each environment
+        draws its parameters once) or ``"reset"`` (drawn again at every episode
+        start). The drawn parameters live in the env state. Static.
+      randomize_ranges: what ``randomize`` draws, as ``(field, low, high)`` triples,
+        uniform and independent per environment: gymnax ``EnvParams`` fields take
+        the values themselves (e.g. ``(("length", 0.25, 1.0),)``), brax and
+        playground system fields a factor on the nominal value (e.g.
+        ``(("geom_friction", 0.5, 1.5),)``). On the command line:
+        ``length=0.25:1.0,masspole=0.05:0.2``. A function is passed as an env
+        instead (``purejaxppo.envs.randomize.randomize_env``).
     """
 
     env_name: str = "CartPole-v1"
@@ -203,6 +221,10 @@ class PPOConfig:
     policy_head: str = "gaussian"
     log_std_init: float = 0.0
     min_std: float = 1e-3
+    policy_obs_key: str = "state"
+    value_obs_key: str = "state"
+    randomize: str | None = None
+    randomize_ranges: tuple[tuple[str, float, float], ...] = ()
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -251,6 +273,7 @@ class PPOConfig:
         out["cnn_channels"] = list(self.cnn_channels)
         out["cnn_kernels"] = list(self.cnn_kernels)
         out["env_kwargs"] = {k: v for k, v in self.env_kwargs}
+        out["randomize_ranges"] = {k: [low, high] for k, low, high in self.randomize_ranges}
         return out
 
     @classmethod
@@ -267,6 +290,8 @@ class PPOConfig:
             data["env_kwargs"] = tuple(sorted(data["env_kwargs"].items()))
         elif "env_kwargs" in data:
             data["env_kwargs"] = tuple(tuple(pair) for pair in data["env_kwargs"])
+        if "randomize_ranges" in data:
+            data["randomize_ranges"] = ranges_tuple(data["randomize_ranges"])
         return cls(**data)
 
     @classmethod
@@ -287,6 +312,17 @@ def register_presets(source: Any) -> None:
     """Makes :meth:`PPOConfig.preset` call ``source(env_name, **overrides)``."""
     global _PRESET_SOURCE
     _PRESET_SOURCE = source
+
+
+def ranges_tuple(ranges: Any) -> Any:
+    """``randomize_ranges`` as the config keeps them, ``((field, low, high), ...)``,
+    from a mapping ``{field: (low, high)}`` or a list of triples (JSON, YAML);
+    anything else is returned as is (and refused by validation)."""
+    if isinstance(ranges, dict):
+        return tuple((k, *v) if isinstance(v, (list, tuple)) else (k, v) for k, v in ranges.items())
+    if isinstance(ranges, list):
+        return tuple(tuple(r) if isinstance(r, (list, tuple)) else r for r in ranges)
+    return ranges
 
 
 def field_names() -> list[str]:
@@ -439,6 +475,7 @@ def _validate(c: PPOConfig) -> None:
     ):
         raise ValueError(f"env_kwargs must be a tuple of (name, value) pairs, got {c.env_kwargs!r}")
     _validate_memory(c)
+    _validate_obs_and_randomize(c)
     if not isinstance(c.env_name, str):
         raise ValueError(f"env_name must be a string, got {c.env_name!r}")
     from purejaxppo.envs import check_env_name, env_names
@@ -460,6 +497,43 @@ def _validate(c: PPOConfig) -> None:
                 f"env_kwargs {dict(c.env_kwargs)!r} are not accepted by {c.env_name}: {err}"
             ) from None
     _validate_torso(c)
+
+
+def _validate_obs_and_randomize(c: PPOConfig) -> None:
+    for name in ("policy_obs_key", "value_obs_key"):
+        value = getattr(c, name)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    if c.randomize is not None and c.randomize not in RANDOMIZE_MODES:
+        raise ValueError(
+            f"unknown randomize {c.randomize!r}; allowed: None (off) or one of "
+            f"{list(RANDOMIZE_MODES)}"
+        )
+    if not isinstance(c.randomize_ranges, tuple) or not all(
+        isinstance(r, tuple) for r in c.randomize_ranges
+    ):
+        raise ValueError(
+            "randomize_ranges must be a tuple of (field, low, high) triples, got "
+            f"{c.randomize_ranges!r}"
+        )
+    if c.randomize_ranges:
+        from purejaxppo.envs.randomize import check_ranges
+
+        check_ranges(c.randomize_ranges)
+    if c.randomize is not None and not c.randomize_ranges:
+        raise ValueError(
+            f"randomize={c.randomize!r} needs randomize_ranges, e.g. "
+            "(('length', 0.25, 1.0),); to randomize with a function, pass "
+            "env=purejaxppo.envs.randomize.randomize_env(env, fn, mode) instead"
+        )
+    if c.randomize is None and c.randomize_ranges:
+        raise ValueError(
+            "randomize_ranges are given but randomize is None; set randomize='init' "
+            "(drawn once per environment) or 'reset' (drawn at every episode start)"
+        )
+    # The keys and the range fields are checked against the environment when the
+    # train function is built (``make_trainer``), before anything is compiled: the
+    # config alone does not know whether ``env=`` will replace ``env_name``.
 
 
 def _validate_memory(c: PPOConfig) -> None:

@@ -9,7 +9,13 @@ the arg-max for discrete actions; for continuous actions the Gaussian mean (the 
 adapter clips it to the bounds) or, for the ``"tanh_gaussian"`` head, the squashed
 mean ``c + r tanh(mean)``, already inside the bounds. :func:`describe_policy` says
 which, in words, for reports (the CLI prints it). A policy with memory starts every
-episode from the initial carry and carries it through the episode. :func:`evaluate` is
+episode from the initial carry and carries it through the episode. Only the actor
+runs, on the part of the observation it reads (``policy_obs_key`` of a dict
+observation, with its own statistics): a privileged observation the critic was
+trained on is never needed. A config with domain randomization is evaluated, by
+default, as it trained (each episode draws its parameters); ``sim_params="nominal"``
+runs the nominal parameters instead, and a parameter pytree (gymnax ``EnvParams``,
+a brax ``System``) runs those. :func:`evaluate` is
 the convenient
 front end that takes a :class:`TrainOutput` / :class:`TrainState` (one run or a batch of
 seeds) and caches the compiled program per config.
@@ -27,6 +33,8 @@ import numpy as np
 
 from purejaxppo.config import PPOConfig
 from purejaxppo.envs.base import batch_step
+from purejaxppo.envs.randomize import FixedParamsEnv, nominal_env
+from purejaxppo.normalize import RunningMeanStd
 from purejaxppo.train import TrainOutput, TrainState, _normalize_obs, make_trainer
 
 
@@ -89,6 +97,32 @@ def _check(num_episodes: Any, deterministic: Any, max_steps: Any) -> None:
         raise ValueError(f"max_steps must be a positive integer, got {max_steps!r}")
 
 
+def _eval_env(env: Any, sim_params: Any) -> Any:
+    """The adapter evaluation runs: ``env`` itself (``None``), its nominal parameters
+    (``"nominal"``) or the given parameters."""
+    if sim_params is None:
+        return env
+    if isinstance(sim_params, str):
+        if sim_params != "nominal":
+            raise ValueError(
+                f"sim_params must be None (as trained), 'nominal' or a parameter pytree, "
+                f"got {sim_params!r}"
+            )
+        return nominal_env(env)
+    return FixedParamsEnv(env, sim_params)
+
+
+def _actor_obs(config: PPOConfig, nets: Any, obs_rms: Any, obs: Any) -> Any:
+    """The actor's part of a raw observation, normalized with its own statistics."""
+    keys = nets.obs_keys
+    if keys.policy is None:
+        return _normalize_obs(config, obs_rms, obs)
+    actor = keys.select(obs, (keys.policy,))
+    if obs_rms is not None and not isinstance(obs_rms, RunningMeanStd):
+        obs_rms = {keys.policy: obs_rms[keys.policy]}
+    return _normalize_obs(config, obs_rms, actor)
+
+
 def make_evaluate(
     config: PPOConfig,
     num_episodes: int,
@@ -96,7 +130,8 @@ def make_evaluate(
     max_steps: int = 100_000,
     env: Any = None,
     env_params: Any = None,
-) -> Callable[[Any, Any, jax.Array], EvalResult]:
+    sim_params: Any = None,
+) -> Callable[..., EvalResult]:
     """Builds the pure evaluation function.
 
     Args:
@@ -107,15 +142,26 @@ def make_evaluate(
         reported with ``finished=False``).
       env: a custom environment (see :func:`purejaxppo.make_train`).
       env_params: the gymnax params of ``env``.
+      sim_params: the environment's parameters: ``None`` (as in training: drawn per
+        episode when the config randomizes), ``"nominal"`` (the nominal ones) or a
+        parameter pytree (gymnax ``EnvParams``, brax ``System``) for every episode.
 
     Returns:
-      ``eval_fn(params, obs_rms, rng) -> EvalResult``; jit- and vmap-compatible.
+      ``eval_fn(params, obs_rms, rng, sim_params=None) -> EvalResult``; jit- and
+      vmap-compatible. Its own ``sim_params`` (a parameter pytree, may be traced,
+      e.g. vmapped over a grid) overrides the one given here.
+
+    Raises:
+      ValueError: bad arguments, or ``sim_params`` for an environment whose adapter
+        does not take parameters.
     """
     _check(num_episodes, deterministic, max_steps)
     trainer = make_trainer(config, env, env_params)
-    adapter, nets = trainer.env, trainer.networks
+    nets = trainer.networks
+    default_env = _eval_env(trainer.env, sim_params)
 
-    def eval_fn(params: Any, obs_rms: Any, rng: jax.Array) -> EvalResult:
+    def eval_fn(params: Any, obs_rms: Any, rng: jax.Array, sim_params: Any = None) -> EvalResult:
+        adapter = default_env if sim_params is None else FixedParamsEnv(trainer.env, sim_params)
         rng, k_reset = jax.random.split(rng)
         obs, env_state = jax.vmap(adapter.reset)(jax.random.split(k_reset, num_episodes))
         zeros = jnp.zeros((num_episodes,), jnp.float32)
@@ -138,11 +184,11 @@ def make_evaluate(
         def body(c):
             env_state, obs, ret, length, done, step, rng, memory = c
             rng, k_act, k_step = jax.random.split(rng, 3)
-            norm_obs = _normalize_obs(config, obs_rms, obs)
+            norm_obs = _actor_obs(config, nets, obs_rms, obs)
             if memory is None:
                 dist = nets.policy(params, norm_obs)
             else:
-                dist, _, core_carry = nets.step(params, memory[0], norm_obs, memory[1])
+                dist, core_carry = nets.act(params, memory[0], norm_obs, memory[1])
             action = dist.mode() if deterministic else dist.sample(k_act)
             res = batch_step(adapter)(jax.random.split(k_step, num_episodes), env_state, action)
             active = ~done
@@ -162,9 +208,14 @@ def make_evaluate(
 
 @functools.lru_cache(maxsize=16)
 def _compiled(
-    config: PPOConfig, num_episodes: int, deterministic: bool, max_steps: int, batched: bool
+    config: PPOConfig,
+    num_episodes: int,
+    deterministic: bool,
+    max_steps: int,
+    batched: bool,
+    sim_params: str | None = None,
 ) -> Callable:
-    fn = make_evaluate(config, num_episodes, deterministic, max_steps)
+    fn = make_evaluate(config, num_episodes, deterministic, max_steps, sim_params=sim_params)
     return jax.jit(jax.vmap(fn) if batched else fn)
 
 
@@ -178,6 +229,7 @@ def evaluate(
     max_steps: int = 100_000,
     env: Any = None,
     env_params: Any = None,
+    sim_params: Any = None,
 ) -> EvalResult:
     """Runs ``num_episodes`` fresh episodes with the trained policy.
 
@@ -192,6 +244,8 @@ def evaluate(
       max_steps: safety bound on episode length.
       env: a custom environment (see :func:`purejaxppo.make_train`).
       env_params: the gymnax params of ``env``.
+      sim_params: ``None`` (the environment as trained), ``"nominal"`` or a
+        parameter pytree (see :func:`make_evaluate`).
 
     Returns:
       :class:`EvalResult` with arrays ``[num_episodes]`` or ``[num_seeds, num_episodes]``.
@@ -224,10 +278,12 @@ def evaluate(
             f"the parameters do not fit the config's networks: expected leaf shapes {want} "
             f"(optionally with one leading seed axis), got {have}"
         )
-    if env is None and env_params is None:
-        fn = _compiled(config, num_episodes, deterministic, max_steps, batched)
+    if env is None and env_params is None and (sim_params is None or isinstance(sim_params, str)):
+        fn = _compiled(config, num_episodes, deterministic, max_steps, batched, sim_params)
     else:
-        fn = make_evaluate(config, num_episodes, deterministic, max_steps, env, env_params)
+        fn = make_evaluate(
+            config, num_episodes, deterministic, max_steps, env, env_params, sim_params
+        )
         fn = jax.jit(jax.vmap(fn) if batched else fn)
     if batched:
         rng = jax.random.split(rng, have[0][0])

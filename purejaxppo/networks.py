@@ -19,6 +19,14 @@ network is a policy with a carry: :attr:`Networks.step` is
 ``(params, carry, obs, reset) -> (dist, value, carry)``; the feed-forward carry is the
 empty tuple ``()`` and its ``step`` is ``policy_and_value``.
 
+What the networks read (:class:`NetworkSpec`, built from the config by
+:meth:`NetworkSpec.from_config`): every function takes the WHOLE observation, an
+array or a dict, and the spec's :class:`~purejaxppo.envs.base.ObsKeys` picks the
+actor's input (``policy_obs_key``) and the critic's (``value_obs_key``) in one
+place. With a dict observation and different keys the critic is asymmetric: with
+memory it is an MLP on its own input (the privileged observation), beside the
+recurrent actor; without memory it is the usual critic MLP on that input.
+
 Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``):
 
 * ``"gaussian"``: the actor outputs the mean; a state-independent ``log_std``
@@ -32,9 +40,10 @@ Continuous policy heads (``policy_head``, see ``purejaxppo.config.POLICY_HEADS``
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, cast
 
 import flax.linen as nn
@@ -47,7 +56,13 @@ from purejaxppo.distributions import (
     TanhGaussian,
     softplus_log_std,
 )
-from purejaxppo.envs.base import ActionSpec
+from purejaxppo.envs.base import (
+    DEFAULT_OBS_KEY,
+    ActionSpec,
+    ObsKeys,
+    obs_keys_for,
+    obs_shape_of,
+)
 from purejaxppo.initializers import orthogonal, orthogonal_many
 
 _ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
@@ -272,6 +287,9 @@ class Networks(NamedTuple):
       unroll: ``(params, carry, obs[T, B, obs_dim], reset[T, B]) -> (dist[T, B],
         value[T, B], carry)``, a whole time-major sequence (what ``T`` calls of
         ``step`` compute).
+      act: ``(params, carry, obs[B, ...], reset[B]) -> (dist, carry)``: ``step``
+        without the critic, so it reads the actor's input only (evaluation).
+      obs_keys: which part of the observation the actor and the critic read.
     """
 
     init: Callable[..., Any]
@@ -283,6 +301,8 @@ class Networks(NamedTuple):
     initial_carry: Callable[[int], Any]
     step: Callable[..., tuple[Any, jax.Array, Any]]
     unroll: Callable[..., tuple[Any, jax.Array, Any]]
+    act: Callable[..., tuple[Any, Any]]
+    obs_keys: ObsKeys = ObsKeys()
 
 
 def _memory_only(name: str) -> Callable[..., Any]:
@@ -300,32 +320,17 @@ def _inverse_softplus(y: jax.Array) -> jax.Array:
     return y + jnp.log(-jnp.expm1(-y))
 
 
-def make_networks(
-    obs_dim: int,
-    action_spec: ActionSpec,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    activation: str = "tanh",
-    memory: str | None = None,
-    memory_size: int = 128,
-    *,
-    critic_hidden_sizes: tuple[int, ...] = (),
-    policy_head: str = "gaussian",
-    log_std_init: float = 0.0,
-    min_std: float = 1e-3,
-    torso: str = "mlp",
-    obs_shape: tuple[int, ...] | None = None,
-    cnn_channels: tuple[int, ...] = (16, 32),
-    cnn_kernels: tuple[int, ...] = (3, 3),
-) -> Networks:
-    """Builds the actor-critic functions for an observation size and action space.
+@dataclasses.dataclass(frozen=True)
+class NetworkSpec:
+    """Everything :func:`build_networks` needs, in one place.
 
-    ``torso="cnn"`` puts a :class:`CNN` over the image ``obs_shape = (H, W, C)`` in
-    front of the ``hidden_sizes`` MLP (separate for actor and critic; feed-forward
-    only). When ``action_spec.masked``, the last ``num_actions`` observation entries
-    are the legal-action mask and the policy is a masked :class:`Categorical`.
+    Build it from a config with :meth:`from_config`: every field that is also a
+    :class:`~purejaxppo.config.PPOConfig` field is copied from the config, so a new
+    network option is one new field here (and its config field).
 
-    Args:
-      obs_dim: length of the (flat) observation.
+    Attributes:
+      obs_dim: length of the flat observation, or ``{key: length}`` for a dict
+        observation.
       action_spec: the action space.
       hidden_sizes: actor hidden widths (and the critic's unless given separately);
         with memory these are the heads on top of the core.
@@ -338,10 +343,154 @@ def make_networks(
         space accepts only the default ``"gaussian"`` (which it ignores).
       log_std_init: initial log-std of the (pre-squash) Gaussian.
       min_std: std floor of the state-dependent heads.
+      torso: ``"mlp"`` or ``"cnn"`` (a :class:`CNN` over an image input).
+      obs_shape: the unflattened observation shape (``{key: shape}`` for a dict);
+        ``None``: flat vectors.
+      cnn_channels: output channels of each convolution.
+      cnn_kernels: kernel size of each convolution.
+      policy_obs_key: the key of a dict observation the actor reads.
+      value_obs_key: the key of a dict observation the critic reads.
+    """
+
+    obs_dim: Any
+    action_spec: ActionSpec
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    activation: str = "tanh"
+    memory: str | None = None
+    memory_size: int = 128
+    critic_hidden_sizes: tuple[int, ...] = ()
+    policy_head: str = "gaussian"
+    log_std_init: float = 0.0
+    min_std: float = 1e-3
+    torso: str = "mlp"
+    obs_shape: Any = None
+    cnn_channels: tuple[int, ...] = (16, 32)
+    cnn_kernels: tuple[int, ...] = (3, 3)
+    policy_obs_key: str = DEFAULT_OBS_KEY
+    value_obs_key: str = DEFAULT_OBS_KEY
+
+    def __post_init__(self) -> None:
+        self.obs_keys  # noqa: B018 - validates the keys now, before anything is traced
+
+    @classmethod
+    def from_config(cls, config: Any, env: Any) -> NetworkSpec:
+        """The spec of ``config``'s networks for the adapter ``env``.
+
+        Args:
+          config: a :class:`~purejaxppo.config.PPOConfig`.
+          env: the environment adapter (its ``obs_dim``, ``obs_shape`` and
+            ``action_spec``).
+
+        Raises:
+          ValueError: an observation key the environment does not have (the
+            message lists its keys).
+        """
+        own = ("obs_dim", "action_spec", "obs_shape")
+        copied = {
+            f.name: getattr(config, f.name)
+            for f in dataclasses.fields(cls)
+            if f.name not in own and hasattr(config, f.name)
+        }
+        obs_keys_for(env, copied["policy_obs_key"], copied["value_obs_key"])  # env's name
+        if isinstance(env.obs_dim, Mapping):
+            shape: Any = {k: obs_shape_of(env, k) for k in env.obs_dim}
+        else:
+            shape = obs_shape_of(env)
+        return cls(obs_dim=env.obs_dim, action_spec=env.action_spec, obs_shape=shape, **copied)
+
+    @property
+    def obs_keys(self) -> ObsKeys:
+        """Which part of the observation the actor and the critic read."""
+        return obs_keys_for(self, self.policy_obs_key, self.value_obs_key)
+
+    def _dim(self, key: str | None) -> int:
+        return int(self.obs_dim if key is None else self.obs_dim[key])
+
+    def _shape(self, key: str | None) -> tuple[int, ...]:
+        shape = self.obs_shape
+        if isinstance(shape, Mapping):
+            shape = shape.get(key) if key is not None else None
+        return (self._dim(key),) if shape is None else tuple(int(d) for d in shape)
+
+    @property
+    def policy_dim(self) -> int:
+        """Length of the actor's input."""
+        return self._dim(self.obs_keys.policy)
+
+    @property
+    def value_dim(self) -> int:
+        """Length of the critic's input."""
+        return self._dim(self.obs_keys.value)
+
+    @property
+    def policy_shape(self) -> tuple[int, ...]:
+        """Unflattened shape of the actor's input."""
+        return self._shape(self.obs_keys.policy)
+
+    @property
+    def value_shape(self) -> tuple[int, ...]:
+        """Unflattened shape of the critic's input."""
+        return self._shape(self.obs_keys.value)
+
+
+def make_networks(
+    obs_dim: Any,
+    action_spec: ActionSpec,
+    hidden_sizes: tuple[int, ...] = (64, 64),
+    activation: str = "tanh",
+    memory: str | None = None,
+    memory_size: int = 128,
+    **options: Any,
+) -> Networks:
+    """Builds the actor-critic functions: :func:`build_networks` of a
+    :class:`NetworkSpec` with these fields.
+
+    Args:
+      obs_dim: length of the (flat) observation, or ``{key: length}``.
+      action_spec: the action space.
+      hidden_sizes: actor hidden widths (see :class:`NetworkSpec`).
+      activation: hidden activation name.
+      memory: ``None`` (feed-forward) or a recurrent core.
+      memory_size: width of the torso embedding and of the core's state.
+      **options: further :class:`NetworkSpec` fields (``critic_hidden_sizes``,
+        ``policy_head``, ``torso``, ``policy_obs_key`` ...).
 
     Raises:
-      ValueError: a continuous-only head for a discrete action space.
+      ValueError: an unknown option, or a spec :func:`build_networks` refuses.
     """
+    names = {f.name for f in dataclasses.fields(NetworkSpec)}
+    unknown = sorted(set(options) - names)
+    if unknown:
+        raise ValueError(f"unknown network option(s) {unknown}; valid: {sorted(names)}")
+    spec = NetworkSpec(
+        obs_dim=obs_dim,
+        action_spec=action_spec,
+        hidden_sizes=tuple(hidden_sizes),
+        activation=activation,
+        memory=memory,
+        memory_size=memory_size,
+        **options,
+    )
+    return build_networks(spec)
+
+
+def build_networks(spec: NetworkSpec) -> Networks:
+    """Builds the actor-critic functions for a :class:`NetworkSpec`.
+
+    ``torso="cnn"`` puts a :class:`CNN` over the actor's image input (``obs_shape``
+    ``(H, W, C)``) in front of the ``hidden_sizes`` MLP, and over the critic's if its
+    input is an image too (feed-forward only). When ``action_spec.masked``, the last
+    ``num_actions`` entries of the actor's input are the legal-action mask and the
+    policy is a masked :class:`Categorical`.
+
+    Raises:
+      ValueError: a continuous-only head for a discrete action space, or a CNN torso
+        without an image input (or with memory or another head).
+    """
+    action_spec, policy_head, activation = spec.action_spec, spec.policy_head, spec.activation
+    hidden_sizes, memory, memory_size = tuple(spec.hidden_sizes), spec.memory, spec.memory_size
+    log_std_init, min_std, torso = spec.log_std_init, spec.min_std, spec.torso
+    keys = spec.obs_keys
     discrete = action_spec.discrete
     if discrete and policy_head != "gaussian":
         raise ValueError(
@@ -350,16 +499,20 @@ def make_networks(
         )
     state_std = not discrete and policy_head in ("gaussian_state_std", "tanh_gaussian")
     act_dim = action_spec.action_dim
+    policy_dim, value_dim = spec.policy_dim, spec.value_dim
+    # With memory, an asymmetric critic reads its own input instead of the core's
+    # feature (see the module docstring).
+    own_critic = memory is not None and keys.asymmetric
     if torso not in TORSOS:
         raise ValueError(f"unknown torso {torso!r}; allowed: {list(TORSOS)}")
     if torso == "cnn":
-        obs_shape = tuple(obs_shape) if obs_shape is not None else (obs_dim,)
-        if len(obs_shape) != 3 or math.prod(obs_shape) > obs_dim:
+        obs_shape = spec.policy_shape
+        if len(obs_shape) != 3 or math.prod(obs_shape) > policy_dim:
             raise ValueError(
                 f"torso='cnn' needs an image observation (obs_shape (H, W, C) within "
-                f"obs_dim {obs_dim}); this environment's obs_shape is {obs_shape}"
+                f"obs_dim {policy_dim}); this environment's obs_shape is {obs_shape}"
             )
-        if len(cnn_channels) != len(cnn_kernels) or not cnn_channels:
+        if len(spec.cnn_channels) != len(spec.cnn_kernels) or not spec.cnn_channels:
             raise ValueError("cnn_channels and cnn_kernels must be non-empty and equally long")
         if memory is not None or state_std:
             raise ValueError(
@@ -367,31 +520,31 @@ def make_networks(
                 "policy_head; use memory=None and policy_head='gaussian' (or torso='mlp')"
             )
 
-        def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
+    def build(
+        shape: tuple[int, ...], sizes: tuple[int, ...], out_size: int, scale: float
+    ) -> nn.Module:
+        if torso == "cnn" and len(shape) == 3:
             return CNN(
-                obs_shape,
-                tuple(cnn_channels),
-                tuple(cnn_kernels),
+                shape,
+                tuple(spec.cnn_channels),
+                tuple(spec.cnn_kernels),
                 tuple(sizes),
                 out_size,
                 scale,
                 activation,
             )
-    else:
-
-        def build(sizes: tuple[int, ...], out_size: int, scale: float) -> nn.Module:
-            return MLP(tuple(sizes), out_size, scale, activation)
+        return MLP(tuple(sizes), out_size, scale, activation)
 
     actor_out = act_dim * (2 if state_std else 1)
-    critic_sizes = tuple(critic_hidden_sizes or hidden_sizes)
-    actor = build(hidden_sizes, actor_out, 0.01)
-    critic = build(critic_sizes, 1, 1.0)
+    critic_sizes = tuple(spec.critic_hidden_sizes or hidden_sizes)
+    actor = build(spec.policy_shape, hidden_sizes, actor_out, 0.01)
+    critic = build(spec.value_shape, critic_sizes, 1, 1.0)
     last_layer = f"Dense_{len(hidden_sizes)}"
     masked = bool(getattr(action_spec, "masked", False)) and discrete
     num_actions = action_spec.num_actions
 
     def head_params(
-        params: dict[str, Any], key: jax.Array, in_dim: int, log_std0: Any
+        params: dict[str, Any], key: jax.Array, actor_in: int, critic_in: int, log_std0: Any
     ) -> dict[str, Any]:
         log_std0 = log_std_init if log_std0 is None else log_std0
         # With memory the heads take Flax's per-layer init: that is what they have
@@ -400,13 +553,17 @@ def make_networks(
         if torso == "mlp" and memory is None and _ONE_DRAW_INIT:
             params["actor"], params["critic"] = init_mlps(
                 key,
-                [(in_dim, tuple(hidden_sizes), actor_out, 0.01), (in_dim, critic_sizes, 1, 1.0)],
+                [
+                    (actor_in, tuple(hidden_sizes), actor_out, 0.01),
+                    (critic_in, critic_sizes, 1, 1.0),
+                ],
             )
         else:
             k_actor, k_critic = jax.random.split(key)
-            dummy = jnp.zeros((1, in_dim), jnp.float32)
+            dummy = jnp.zeros((1, actor_in), jnp.float32)
+            critic_dummy = dummy if critic_in == actor_in else jnp.zeros((1, critic_in))
             params["actor"] = actor.init(k_actor, dummy)["params"]
-            params["critic"] = critic.init(k_critic, dummy)["params"]
+            params["critic"] = critic.init(k_critic, critic_dummy)["params"]
         if state_std:
             bias0 = _inverse_softplus(jnp.exp(jnp.asarray(log_std0, jnp.float32)) - min_std)
             head = dict(params["actor"][last_layer])
@@ -435,30 +592,39 @@ def make_networks(
         return cast(jax.Array, critic.apply({"params": params["critic"]}, features))[..., 0]
 
     if memory is None:
-        # Feed-forward: the heads see the observation itself (empty torso, no core).
+        # Feed-forward: the heads see their inputs themselves (empty torso, no core).
         def init(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
-            return head_params({}, key, obs_dim, log_std0)
+            return head_params({}, key, policy_dim, value_dim, log_std0)
 
-        def policy(params: dict[str, Any], obs: jax.Array):
-            return policy_fn(params, obs, obs)
+        def policy(params: dict[str, Any], obs: Any):
+            x = keys.policy_input(obs)
+            return policy_fn(params, x, x)
 
-        def policy_and_value(params: dict[str, Any], obs: jax.Array):
-            return policy_fn(params, obs, obs), value_fn(params, obs)
+        def value(params: dict[str, Any], obs: Any) -> jax.Array:
+            return value_fn(params, keys.value_input(obs))
+
+        def policy_and_value(params: dict[str, Any], obs: Any):
+            return policy(params, obs), value(params, obs)
 
         def step(params, carry, obs, reset):
             dist, value = policy_and_value(params, obs)
             return dist, value, carry
 
+        def act(params, carry, obs, reset):
+            return policy(params, obs), carry
+
         return Networks(
             init,
             policy,
-            value_fn,
+            value,
             policy_and_value,
             action_spec,
             has_memory=False,
             initial_carry=lambda n: (),
             step=step,
             unroll=step,
+            act=act,
+            obs_keys=keys,
         )
 
     from purejaxppo.memory import make_core
@@ -469,26 +635,35 @@ def make_networks(
         kernel_init=orthogonal(HIDDEN_GAIN),
         bias_init=nn.initializers.zeros,
     )
-    act = _ACTIVATIONS[activation]
+    act_fn = _ACTIVATIONS[activation]
 
     def init_memory(key: jax.Array, log_std0: Any = None) -> dict[str, Any]:
         k_torso, k_core, k_heads = jax.random.split(key, 3)
         params = {
-            "torso": torso_layer.init(k_torso, jnp.zeros((1, obs_dim), jnp.float32))["params"],
+            "torso": torso_layer.init(k_torso, jnp.zeros((1, policy_dim), jnp.float32))["params"],
             "core": core.init(k_core, memory_size),
         }
-        return head_params(params, k_heads, core.size, log_std0)
+        critic_in = value_dim if own_critic else core.size
+        return head_params(params, k_heads, core.size, critic_in, log_std0)
 
-    def embed(params: dict[str, Any], obs: jax.Array) -> jax.Array:
-        return act(cast(jax.Array, torso_layer.apply({"params": params["torso"]}, obs)))
+    def embed(params: dict[str, Any], obs: Any) -> jax.Array:
+        x = keys.policy_input(obs)
+        return act_fn(cast(jax.Array, torso_layer.apply({"params": params["torso"]}, x)))
+
+    def critic_value(params: dict[str, Any], h: jax.Array, obs: Any) -> jax.Array:
+        return value_fn(params, keys.value_input(obs) if own_critic else h)
 
     def memory_step(params, carry, obs, reset):
         carry, h = core.step(params["core"], carry, embed(params, obs), reset)
-        return policy_fn(params, h, obs), value_fn(params, h), carry
+        return policy_fn(params, h, keys.policy_input(obs)), critic_value(params, h, obs), carry
 
     def memory_unroll(params, carry, obs, reset):
         carry, hs = core.unroll(params["core"], carry, embed(params, obs), reset)
-        return policy_fn(params, hs, obs), value_fn(params, hs), carry
+        return policy_fn(params, hs, keys.policy_input(obs)), critic_value(params, hs, obs), carry
+
+    def memory_act(params, carry, obs, reset):
+        carry, h = core.step(params["core"], carry, embed(params, obs), reset)
+        return policy_fn(params, h, keys.policy_input(obs)), carry
 
     return Networks(
         init_memory,
@@ -500,4 +675,6 @@ def make_networks(
         initial_carry=core.initial_carry,
         step=memory_step,
         unroll=memory_unroll,
+        act=memory_act,
+        obs_keys=keys,
     )

@@ -6,12 +6,19 @@ seeds, each seed keeping its own statistics). Hyper-parameters such as ``gamma``
 
 * :class:`RunningMeanStd` tracks the mean and (population) variance of a stream of
   batches, merged with the parallel algorithm of Chan, Golub & LeVeque (1979).
+* Observations that are dicts (``{"state": ..., "privileged_state": ...}``) keep one
+  :class:`RunningMeanStd` per key (:func:`obs_rms_init`, :func:`obs_rms_update`,
+  :func:`obs_normalize`); for an array observation these are exactly
+  :func:`rms_init`, :func:`rms_update` and :func:`rms_normalize`.
 * :class:`RewardScaler` divides rewards by the running standard deviation of the
   discounted return, as in the PPO "reward scaling" trick (Engstrom et al., 2020,
   "Implementation Matters in Deep RL"). Rewards are scaled only, never shifted.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -107,6 +114,30 @@ def rms_normalize(
     """
     z = (jnp.asarray(x, jnp.float32) - stats.mean) / jnp.sqrt(stats.var + eps)
     return jnp.clip(z, -clip, clip)
+
+
+def obs_rms_init(dims: int | Mapping[str, int]) -> Any:
+    """Empty observation statistics: one :class:`RunningMeanStd` of ``(dims,)`` for an
+    array observation, a dict ``{key: RunningMeanStd}`` for ``{key: dim}``."""
+    if isinstance(dims, Mapping):
+        return {k: rms_init((int(d),)) for k, d in dims.items()}
+    return rms_init((int(dims),))
+
+
+def obs_rms_update(stats: Any, batch: Any) -> Any:
+    """:func:`rms_update` per key: ``batch`` is ``[..., dim]`` (any leading axes, merged
+    into one batch axis), or a dict of such arrays holding at least ``stats``' keys."""
+    if isinstance(stats, RunningMeanStd):
+        return rms_update(stats, batch.reshape((-1, batch.shape[-1])))
+    return {k: rms_update(s, batch[k].reshape((-1, batch[k].shape[-1]))) for k, s in stats.items()}
+
+
+def obs_normalize(stats: Any, obs: Any, clip: float | jax.Array, eps: float | jax.Array) -> Any:
+    """:func:`rms_normalize` per key. For a dict, the keys of ``stats`` are normalized
+    and returned (other keys of ``obs`` are dropped)."""
+    if isinstance(stats, RunningMeanStd):
+        return rms_normalize(stats, obs, clip, eps)
+    return {k: rms_normalize(s, obs[k], clip, eps) for k, s in stats.items()}
 
 
 @struct.dataclass

@@ -34,14 +34,14 @@ class Transition(NamedTuple):
     final observation ``final_obs_t``, sees).
     """
 
-    obs: jax.Array
-    raw_obs: jax.Array
+    obs: Any
+    raw_obs: Any
     action: jax.Array
     log_prob: jax.Array
     reward: jax.Array
     terminated: jax.Array
     truncated: jax.Array
-    final_obs: jax.Array
+    final_obs: Any
     dist: Any
     value: Any = None
     start: Any = None
@@ -140,12 +140,13 @@ def collect_rollout(
       nets: the actor-critic functions.
       params: network parameters.
       env_state: batched env state.
-      obs: ``[num_envs, obs_dim]`` raw current observations.
+      obs: ``[num_envs, obs_dim]`` raw current observations (or a dict of them).
       ep_return: ``[num_envs]`` running undiscounted return of the current episodes.
       ep_length: ``[num_envs]`` running length of the current episodes.
       key: PRNG key for this rollout.
       num_steps: T.
-      normalize: ``obs -> obs`` applied before the policy sees an observation.
+      normalize: ``obs -> obs`` applied before the policy sees an observation (it
+        also keeps only the keys the networks read of a dict observation).
       keep_dist: store the behaviour distribution in the transitions.
       unroll: env steps per iteration of the compiled loop (``lax.scan``'s
         ``unroll``; results do not depend on it).
@@ -160,7 +161,7 @@ def collect_rollout(
       ``(env_state, obs, ep_return, ep_length, transitions, episode_stats)``, and with
       ``memory`` given a seventh element: the ``(carry, start)`` after the rollout.
     """
-    num_envs = obs.shape[0]
+    num_envs = jax.tree.leaves(obs)[0].shape[0]
     k_env, k_act = jax.random.split(key)
     if key_impl == "auto" and not getattr(env, "typed_keys", False):
         key_impl = None  # this env may treat its key as a raw uint32 array

@@ -130,8 +130,13 @@ def constrain_state(state: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     return jax.lax.with_sharding_constraint(state, state_shardings(state, mesh, data_axis))
 
 
-def _constrain_batch(x: jax.Array, mesh: Mesh, data_axis: str) -> jax.Array:
-    """Splits the batch axis next to the feature axis (``[..., B, obs_dim]``)."""
+def _constrain_batch(obs: Any, mesh: Mesh, data_axis: str) -> Any:
+    """Splits the batch axis next to the feature axis (``[..., B, obs_dim]``) of the
+    observation (of each of its arrays, for a dict)."""
+    return jax.tree.map(lambda x: _constrain_array(x, mesh, data_axis), obs)
+
+
+def _constrain_array(x: jax.Array, mesh: Mesh, data_axis: str) -> jax.Array:
     x = jax.numpy.asarray(x)
     if x.ndim < 2 or x.shape[-2] % mesh.shape[data_axis]:
         return x
@@ -168,7 +173,7 @@ def shard_networks(nets: Any, mesh: Mesh, data_axis: str = DATA_AXIS) -> Any:
     changes.update(
         {
             name: wrap_memory(getattr(nets, name))
-            for name in ("step", "unroll")
+            for name in ("step", "unroll", "act")
             if callable(getattr(nets, name, None))
         }
     )

@@ -13,6 +13,14 @@ the statistics are exactly those of every observation the policy has been shown.
 They live in :class:`TrainState` (one set per seed under ``vmap``), never in the env
 state.
 
+Observations may be dicts (``{"state": ..., "privileged_state": ...}``): the
+networks read the keys ``config.policy_obs_key`` (actor) and
+``config.value_obs_key`` (critic) (:class:`purejaxppo.networks.NetworkSpec`), the
+rollout stores only those keys (:func:`network_obs`), and normalization keeps one
+set of statistics per key. Domain randomization (``config.randomize``) wraps the
+adapter (:mod:`purejaxppo.envs.randomize`): the drawn parameters live in the env
+state.
+
 Policies with memory (``config.memory``) run through the same function: the train
 state carries the core's carry and the episode-start flags, the rollout threads them
 through the environment steps, the values used by GAE are the ones the rollout
@@ -45,12 +53,13 @@ from flax import struct
 from purejaxppo import guard, losses, sharding
 from purejaxppo.config import HParams, PPOConfig
 from purejaxppo.envs import EnvAdapter, make_env, wrap_gymnax
-from purejaxppo.envs.base import obs_shape_of
 from purejaxppo.gae import compute_gae
-from purejaxppo.networks import Networks, make_networks
+from purejaxppo.networks import Networks, NetworkSpec, build_networks
 from purejaxppo.normalize import (
     RewardScaler,
     RunningMeanStd,
+    obs_normalize,
+    obs_rms_init,
     reward_scaler_init,
     rms_init,
     rms_normalize,
@@ -85,13 +94,16 @@ class TrainState:
       params: network parameters.
       opt_state: optimizer state.
       env_state: batched environment state.
-      obs: ``[num_envs, obs_dim]`` current raw observations.
+      obs: ``[num_envs, obs_dim]`` current raw observations (a dict of such arrays
+        for a dict observation).
       ep_return: ``[num_envs]`` undiscounted return of the running episodes.
       ep_length: ``[num_envs]`` length of the running episodes.
       last_return: mean return of the most recent update with a completed episode
         (NaN until one completes).
       last_length: likewise for episode length.
-      obs_rms: running observation statistics (``None`` if not normalizing).
+      obs_rms: running observation statistics (``None`` if not normalizing; a dict
+        ``{key: RunningMeanStd}`` of the keys the networks read for a dict
+        observation).
       reward_scaler: running return statistics (``None`` if not scaling rewards).
       kl_beta: KL penalty coefficient: adapted every update for
         ``objective="kl_penalty"``, constant ``kl_beta_init`` otherwise.
@@ -109,12 +121,12 @@ class TrainState:
     params: Any
     opt_state: Any
     env_state: Any
-    obs: jax.Array
+    obs: Any
     ep_return: jax.Array
     ep_length: jax.Array
     last_return: jax.Array
     last_length: jax.Array
-    obs_rms: RunningMeanStd | None
+    obs_rms: Any
     reward_scaler: RewardScaler | None
     kl_beta: jax.Array
     rng: jax.Array
@@ -237,7 +249,8 @@ class Trainer(NamedTuple):
       networks: the actor-critic functions.
       init: ``(rng, hparams) -> TrainState``.
       update: ``(state, hparams) -> (state, metrics)``, one PPO iteration.
-      normalize_obs: ``(state, raw_obs) -> obs`` as the policy sees it (frozen stats).
+      normalize_obs: ``(state, raw_obs) -> obs`` as the networks see it (frozen stats;
+        for a dict observation, the keys they read).
     """
 
     config: PPOConfig
@@ -245,26 +258,49 @@ class Trainer(NamedTuple):
     networks: Networks
     init: Callable[[jax.Array, HParams], TrainState]
     update: Callable[[TrainState, HParams], tuple[TrainState, dict[str, jax.Array]]]
-    normalize_obs: Callable[[TrainState, jax.Array], jax.Array]
+    normalize_obs: Callable[[TrainState, Any], Any]
 
 
 def resolve_env(config: PPOConfig, env: Any = None, env_params: Any = None) -> EnvAdapter:
-    """The adapter for ``env`` (a gymnax Environment or an adapter) or ``config.env_name``."""
+    """The adapter for ``env`` (a gymnax Environment or an adapter) or ``config.env_name``,
+    wrapped for domain randomization when ``config.randomize`` is set (with
+    ``config.randomize_ranges``; a given ``env`` may also be randomized already, see
+    :func:`purejaxppo.envs.randomize.randomize_env`)."""
     if env is None:
         if env_params is not None:
             raise ValueError("env_params was given without env; pass both or neither")
-        return make_env(config.env_name, **dict(config.env_kwargs))
-    if hasattr(env, "action_spec") and hasattr(env, "obs_dim"):
+        adapter = make_env(config.env_name, **dict(config.env_kwargs))
+    elif hasattr(env, "action_spec") and hasattr(env, "obs_dim"):
         if env_params is not None:
             raise ValueError("env_params is only accepted with a gymnax Environment")
-        return env
-    return wrap_gymnax(env, env_params)
+        adapter = env
+    else:
+        adapter = wrap_gymnax(env, env_params)
+    if config.randomize is not None:
+        from purejaxppo.envs.randomize import RandomizedEnv, randomize_env
+
+        if isinstance(adapter, RandomizedEnv):
+            raise ValueError(
+                f"config.randomize={config.randomize!r} but the given env is randomized "
+                "already; set randomize=None (the env's own randomization is used) or "
+                "pass the plain env"
+            )
+        adapter = randomize_env(adapter, config.randomize_ranges, config.randomize)
+    return adapter
 
 
-def _normalize_obs(config: PPOConfig, obs_rms: RunningMeanStd | None, obs: jax.Array):
+def network_obs(nets: Networks, obs: Any) -> Any:
+    """The part of ``obs`` the networks read: the keys ``policy_obs_key`` and
+    ``value_obs_key`` of a dict observation, an array observation whole."""
+    return nets.obs_keys.select(obs)
+
+
+def _normalize_obs(config: PPOConfig, obs_rms: Any, obs: Any):
     if obs_rms is None:
         return obs
-    return rms_normalize(obs_rms, obs, config.obs_clip, config.norm_eps)
+    if isinstance(obs_rms, RunningMeanStd):
+        return rms_normalize(obs_rms, obs, config.obs_clip, config.norm_eps)
+    return obs_normalize(obs_rms, obs, config.obs_clip, config.norm_eps)
 
 
 def init_train_state(
@@ -285,7 +321,7 @@ def init_train_state(
         ep_length=jnp.zeros((n,), jnp.int32),
         last_return=jnp.float32(jnp.nan),
         last_length=jnp.float32(jnp.nan),
-        obs_rms=rms_init((env.obs_dim,)) if config.normalize_obs else None,
+        obs_rms=_obs_rms_init(config, env, nets),
         reward_scaler=reward_scaler_init(n) if config.normalize_reward else None,
         kl_beta=jnp.asarray(hp.kl_beta_init, jnp.float32),
         rng=rng,
@@ -297,6 +333,14 @@ def init_train_state(
     # builds ``player_direction`` from a Python int) would make a jitted chunk of
     # updates compile twice: once for the initial state, once for its own output.
     return jax.tree.map(_strong_type, state)
+
+
+def _obs_rms_init(config: PPOConfig, env: EnvAdapter, nets: Networks) -> Any:
+    if not config.normalize_obs:
+        return None
+    if nets.obs_keys.policy is None:
+        return rms_init((env.obs_dim,))
+    return obs_rms_init({k: env.obs_dim[k] for k in nets.obs_keys.used})
 
 
 def _strong_type(x: Any) -> Any:
@@ -318,7 +362,8 @@ def _memory_values(config: PPOConfig, nets: Networks, params: Any, traj: Any, no
     flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
     carry = jax.tree.map(flat, traj.carry)
     no_reset = jnp.zeros((T * N,), bool)
-    _, next_values, _ = nets.step(params, carry, flat(normalize(traj.final_obs)), no_reset)
+    final = jax.tree.map(flat, normalize(traj.final_obs))
+    _, next_values, _ = nets.step(params, carry, final, no_reset)
     return next_values.reshape((T, N))
 
 
@@ -347,13 +392,18 @@ def _feedforward_values(
     """
     T, N = traj.truncated.shape
     if not _TRUNCATED_ONLY_FINAL_VALUES:
-        both = nets.value(params, jnp.concatenate([traj.obs, normalize(traj.final_obs)], 0))
+        both = nets.value(
+            params,
+            jax.tree.map(
+                lambda a, b: jnp.concatenate([a, b], 0), traj.obs, normalize(traj.final_obs)
+            ),
+        )
         return both[:T], both[T:]
     values = nets.value(params, traj.obs)
     last_value = nets.value(params, normalize(last_obs))
     next_values = jnp.concatenate([values[1:], last_value[None]], axis=0)
     rows = T * N
-    flat_final = traj.final_obs.reshape((rows,) + traj.final_obs.shape[2:])
+    flat_final = jax.tree.map(lambda x: x.reshape((rows,) + x.shape[2:]), traj.final_obs)
     truncated = traj.truncated.reshape(rows)
     count = jnp.sum(truncated, dtype=jnp.int32)
     # rank[r]: how many truncated steps precede row r; rows of group g have rank in
@@ -371,7 +421,8 @@ def _feedforward_values(
     def group(carry: tuple[jax.Array, jax.Array]) -> tuple[jax.Array, jax.Array]:
         g, nv = carry
         idx = jax.lax.dynamic_slice(order, (g * N,), (N,))
-        v = nets.value(params, normalize(jnp.take(flat_final, idx, axis=0)))
+        rows_final = jax.tree.map(lambda x: jnp.take(x, idx, axis=0), flat_final)
+        v = nets.value(params, normalize(rows_final))
         mine = truncated & (rank // N == g)
         return g + 1, jnp.where(mine, jnp.take(v, jnp.clip(rank - g * N, 0, N - 1)), nv)
 
@@ -423,41 +474,31 @@ def ppo_update(
     """
     key_impl = None if sharded else "auto"
     rng, k_roll, k_upd = jax.random.split(state.rng, 3)
-    normalize = lambda o: _normalize_obs(config, state.obs_rms, o)  # noqa: E731
+    # What the networks see: the keys they read of a dict observation, normalized.
+    normalize = lambda o: _normalize_obs(config, state.obs_rms, network_obs(nets, o))  # noqa: E731
     keep_dist = config.objective in ("kl_penalty", "kl_fixed")
-    carry, start = state.carry, state.start
+    # A policy with memory threads its carry and episode-start flags through the rollout.
+    memory = None
     if nets.has_memory:
         assert state.start is not None  # a policy with memory carries its start flags
-        env_state, obs, ep_return, ep_length, traj, ep_stats, (carry, start) = collect_rollout(
-            env,
-            nets,
-            state.params,
-            state.env_state,
-            state.obs,
-            state.ep_return,
-            state.ep_length,
-            k_roll,
-            config.num_steps,
-            normalize,
-            keep_dist,
-            memory=(state.carry, state.start),
-            key_impl=key_impl,
-        )
-    else:
-        env_state, obs, ep_return, ep_length, traj, ep_stats = collect_rollout(
-            env,
-            nets,
-            state.params,
-            state.env_state,
-            state.obs,
-            state.ep_return,
-            state.ep_length,
-            k_roll,
-            config.num_steps,
-            normalize,
-            keep_dist,
-            key_impl=key_impl,
-        )
+        memory = (state.carry, state.start)
+    rollout = collect_rollout(
+        env,
+        nets,
+        state.params,
+        state.env_state,
+        state.obs,
+        state.ep_return,
+        state.ep_length,
+        k_roll,
+        config.num_steps,
+        normalize,
+        keep_dist,
+        memory=memory,
+        key_impl=key_impl,
+    )
+    env_state, obs, ep_return, ep_length, traj, ep_stats = rollout[:6]
+    carry, start = rollout[6] if memory is not None else (state.carry, state.start)
     T, N = config.num_steps, config.num_envs
     done = jnp.logical_or(traj.terminated, traj.truncated)
 
@@ -468,8 +509,12 @@ def ppo_update(
         values, next_values = _feedforward_values(nets, state.params, traj, obs, normalize)
 
     obs_rms = state.obs_rms
-    if obs_rms is not None:
+    if isinstance(obs_rms, RunningMeanStd):
         obs_rms = rms_update(obs_rms, traj.raw_obs.reshape((T * N, -1)))
+    elif obs_rms is not None:
+        obs_rms = {
+            k: rms_update(s, traj.raw_obs[k].reshape((T * N, -1))) for k, s in obs_rms.items()
+        }
     # Training rewards only: episode statistics above use the raw traj.reward.
     reward_scaler, rewards = state.reward_scaler, traj.reward
     if config.reward_scale != 1.0:
@@ -488,7 +533,7 @@ def ppo_update(
     else:
         flat = lambda x: x.reshape((T * N,) + x.shape[2:])  # noqa: E731
         batch = Batch(
-            obs=flat(traj.obs),
+            obs=jax.tree.map(flat, traj.obs),
             action=flat(traj.action),
             log_prob=flat(traj.log_prob),
             value=flat(values),
@@ -580,22 +625,7 @@ def make_trainer(
             "is masked and the legal-action mask is part of the observation, which "
             "normalization would distort; set normalize_obs=False"
         )
-    nets = make_networks(
-        adapter.obs_dim,
-        adapter.action_spec,
-        config.hidden_sizes,
-        config.activation,
-        config.memory,
-        config.memory_size,
-        critic_hidden_sizes=config.critic_hidden_sizes,
-        policy_head=config.policy_head,
-        log_std_init=config.log_std_init,
-        min_std=config.min_std,
-        torso=config.torso,
-        obs_shape=obs_shape_of(adapter),
-        cnn_channels=config.cnn_channels,
-        cnn_kernels=config.cnn_kernels,
-    )
+    nets = build_networks(NetworkSpec.from_config(config, adapter))
     if mesh is not None:
         nets = sharding.shard_networks(nets, mesh, data_axis)
 
@@ -605,8 +635,8 @@ def make_trainer(
     def update(state: TrainState, hp: HParams):
         return ppo_update(config, adapter, nets, state, hp, sharded=mesh is not None)
 
-    def normalize_obs(state: TrainState, obs: jax.Array) -> jax.Array:
-        return _normalize_obs(config, state.obs_rms, obs)
+    def normalize_obs(state: TrainState, obs: Any) -> Any:
+        return _normalize_obs(config, state.obs_rms, network_obs(nets, obs))
 
     trainer = Trainer(config, adapter, nets, init, update, normalize_obs)
     if mesh is not None:

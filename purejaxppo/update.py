@@ -29,7 +29,7 @@ class Batch(NamedTuple):
     reset of its first step) and ``start`` its ``[L, S]`` episode-start flags.
     """
 
-    obs: jax.Array
+    obs: Any  # an array, or a dict of arrays (the keys the networks read)
     action: jax.Array
     log_prob: jax.Array
     value: jax.Array

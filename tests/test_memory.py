@@ -220,17 +220,19 @@ def test_truncated_steps_bootstrap_from_final_obs_with_the_carry_it_would_see():
     # Reference by hand: walk the core step by step over the observations.
     step = jax.jit(nets.step)
     params, carry = state.params, nets.initial_carry(2)
-    obs, start, final_obs = (np.asarray(x) for x in (traj.obs, traj.start, traj.final_obs))
+    # (MaskedCartPole observes a dict: index every key's array.)
+    at = lambda tree, t: jax.tree.map(lambda x: jnp.asarray(x[t]), tree)  # noqa: E731
+    obs, start, final_obs = traj.obs, np.asarray(traj.start), traj.final_obs
     for t in range(config.num_steps):
-        _, value, carry = step(params, carry, jnp.asarray(obs[t]), jnp.asarray(start[t]))
+        _, value, carry = step(params, carry, at(obs, t), jnp.asarray(start[t]))
         np.testing.assert_allclose(np.asarray(traj.value[t]), np.asarray(value), atol=1e-6)
         # The final observation sees the carry after step t, WITHOUT a reset.
-        _, v_final, _ = step(params, carry, jnp.asarray(final_obs[t]), jnp.zeros(2, bool))
+        _, v_final, _ = step(params, carry, at(final_obs, t), jnp.zeros(2, bool))
         np.testing.assert_allclose(next_values[t], np.asarray(v_final), atol=1e-5)
         if t in (4, 9):
             # It is not V of the final obs from a reset carry, nor V of the next
             # episode's first observation.
-            _, v_reset, _ = step(params, carry, jnp.asarray(final_obs[t]), jnp.ones(2, bool))
+            _, v_reset, _ = step(params, carry, at(final_obs, t), jnp.ones(2, bool))
             assert np.all(np.abs(np.asarray(v_final) - np.asarray(v_reset)) > 1e-6)
             assert np.all(np.abs(next_values[t] - np.asarray(traj.value[t + 1])) > 1e-6)
         elif t + 1 < config.num_steps:

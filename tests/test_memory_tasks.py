@@ -18,18 +18,22 @@ def test_memory_tasks_are_registered():
 
 def test_masked_cartpole_is_cartpole_seen_through_position_and_angle():
     masked, full = make_env("MaskedCartPole-v1"), make_env("CartPole-v1")
-    assert masked.obs_dim == 2 and full.obs_dim == 4
+    # A dict observation: the masked "state" and the privileged full state.
+    assert masked.obs_dim == {"state": 2, "privileged_state": 4} and full.obs_dim == 4
     assert masked.action_spec == full.action_spec
     obs_m, s_m = masked.reset(jax.random.PRNGKey(0))
     obs_f, s_f = full.reset(jax.random.PRNGKey(0))
-    np.testing.assert_array_equal(np.asarray(obs_m), np.asarray(obs_f)[[0, 2]])
+    np.testing.assert_array_equal(np.asarray(obs_m["state"]), np.asarray(obs_f)[[0, 2]])
+    np.testing.assert_array_equal(np.asarray(obs_m["privileged_state"]), np.asarray(obs_f))
     step_m, step_f = jax.jit(masked.step), jax.jit(full.step)
     ended = 0
     for t in range(300):  # always push right: the pole falls, episodes restart
         key = jax.random.PRNGKey(t + 1)
         rm, rf = step_m(key, s_m, jnp.int32(1)), step_f(key, s_f, jnp.int32(1))
-        np.testing.assert_array_equal(np.asarray(rm.obs), np.asarray(rf.obs)[[0, 2]])
-        np.testing.assert_array_equal(np.asarray(rm.final_obs), np.asarray(rf.final_obs)[[0, 2]])
+        for field in ("obs", "final_obs"):
+            mine, ref = getattr(rm, field), np.asarray(getattr(rf, field))
+            np.testing.assert_array_equal(np.asarray(mine["state"]), ref[[0, 2]])
+            np.testing.assert_array_equal(np.asarray(mine["privileged_state"]), ref)
         assert float(rm.reward) == float(rf.reward)
         assert bool(rm.terminated) == bool(rf.terminated)
         assert bool(rm.truncated) == bool(rf.truncated)

@@ -22,6 +22,7 @@ __all__ = [
     "check_env_name",
     "env_names",
     "make_env",
+    "randomize_env",
     "wrap_gymnax",
 ]
 
@@ -102,6 +103,15 @@ def wrap_gymnax(env: Any, env_params: Any = None, name: str | None = None) -> En
     from purejaxppo.envs.gymnax import GymnaxAdapter
 
     return GymnaxAdapter(env, env_params, name)
+
+
+def randomize_env(env: Any, randomization: Any, mode: str = "init") -> Any:
+    """Domain randomization: ``env`` with one set of parameters per environment, drawn
+    once (``mode="init"``) or at every episode start (``"reset"``); see
+    :func:`purejaxppo.envs.randomize.randomize_env`."""
+    from purejaxppo.envs.randomize import randomize_env as _randomize_env
+
+    return _randomize_env(env, randomization, mode)
 
 
 def make_env(name: str, **kwargs: Any) -> EnvAdapter:

@@ -15,6 +15,20 @@ own wrappers:
   only the time limit, as the :mod:`purejaxppo.envs.base` contract requires.
 
 The adapter acts on ONE environment; the trainer ``jax.vmap``\\ s it over environments.
+
+Observations: an environment that observes a dict of arrays (MuJoCo Playground's
+``{"state": ..., "privileged_state": ...}``) flows through as a dict of flat float32
+vectors. ``make_brax_env(..., privileged=True)`` turns a brax environment's array
+observation into ``{"state": <its observation>, "privileged_state": <q, qd>}``, the
+full generalized position and velocity of the simulator, for an asymmetric critic
+(``value_obs_key="privileged_state"``).
+
+Domain randomization (:mod:`purejaxppo.envs.randomize`): ``reset_with`` and
+``step_with`` run the environment with a given system (brax's ``sys``, Playground's
+MJX model), and :meth:`BraxAdapter.randomizer` takes brax's
+``randomization_fn(sys, rng) -> (sys, in_axes)`` or scale ranges per system field.
+The system is swapped on the environment object only for the duration of one traced
+call and restored right after (so no tracer outlives the trace).
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ import inspect
 import io
 import math
 import numbers
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import jax
@@ -170,7 +185,9 @@ class BraxAdapter:
       action_spec: continuous, ``shape=(action_size,)``, bounds ``[-1, 1]``.
     """
 
-    def __init__(self, name: str, env: Any, backend: str, episode_length: int) -> None:
+    def __init__(
+        self, name: str, env: Any, backend: str, episode_length: int, privileged: bool = False
+    ) -> None:
         """Wraps an already constructed raw brax env (use :func:`make_brax_env`).
 
         Args:
@@ -178,19 +195,38 @@ class BraxAdapter:
           env: a raw brax ``PipelineEnv`` (no wrappers).
           backend: its physics backend.
           episode_length: positive time limit in steps.
+          privileged: observe ``{"state": obs, "privileged_state": [q, qd]}``.
         """
         self.name = name
         self.backend = backend
         self.episode_length = int(episode_length)
+        self.privileged = bool(privileged)
         self._env = env
         # The observation's shape from an abstract reset: brax's own
         # ``observation_size`` runs ``reset`` eagerly, which on MJX dispatches (and
         # compiles) ~1,000 small ops one by one (~40 s on a CPU, ~60 s on an H200).
-        obs = jax.eval_shape(env.reset, jax.random.PRNGKey(0)).obs
-        if not hasattr(obs, "shape"):
+        start = jax.eval_shape(env.reset, jax.random.PRNGKey(0))
+        obs = start.obs
+        if isinstance(obs, Mapping):
+            bad = {k: type(v).__name__ for k, v in obs.items() if not hasattr(v, "shape")}
+            if bad:
+                raise ValueError(f"{name}: a dict observation must map keys to arrays, got {bad}")
+            if privileged:
+                raise ValueError(
+                    f"{name} observes a dict already (keys {sorted(obs)}); privileged=True "
+                    "is for array observations"
+                )
+        elif not hasattr(obs, "shape"):
             shapes = jax.tree.map(lambda x: tuple(x.shape), obs)
-            raise ValueError(f"{name}: only flat array observations are supported, got {shapes!r}")
-        self.obs_dim = int(math.prod(obs.shape))
+            raise ValueError(
+                f"{name}: observations must be an array or a dict of arrays, got {shapes!r}"
+            )
+        if isinstance(obs, Mapping) or privileged:
+            self.obs_dim: Any = jax.tree.map(
+                lambda x: int(math.prod(x.shape)), jax.eval_shape(self._obs, start)
+            )
+        else:
+            self.obs_dim = int(math.prod(obs.shape))
         action_size = int(env.action_size)
         self.action_spec = ActionSpec(
             discrete=False,
@@ -210,10 +246,22 @@ class BraxAdapter:
             f"episode_length={self.episode_length})"
         )
 
+    def _obs(self, brax_state: Any) -> Any:
+        """The observation of ``brax_state``: flat float32 vector(s)."""
+        obs = brax_state.obs
+        flat = lambda x: jnp.reshape(x, (-1,)).astype(jnp.float32)  # noqa: E731
+        if self.privileged:
+            ps = brax_state.pipeline_state
+            full = flat(jnp.concatenate([jnp.ravel(ps.q), jnp.ravel(ps.qd)]))
+            return {"state": flat(obs), "privileged_state": full}
+        if isinstance(obs, Mapping):
+            return {k: flat(v) for k, v in obs.items()}
+        return self._flat_obs(brax_state)
+
     def _flat_obs(self, brax_state: Any) -> jax.Array:
         return jnp.reshape(brax_state.obs, (self.obs_dim,)).astype(jnp.float32)
 
-    def reset(self, key: jax.Array) -> tuple[jax.Array, BraxAdapterState]:
+    def reset(self, key: jax.Array) -> tuple[Any, BraxAdapterState]:
         """Starts a new episode from a randomized start state.
 
         Args:
@@ -224,7 +272,7 @@ class BraxAdapter:
         """
         brax_state = self._env.reset(key)
         state = BraxAdapterState(brax_state=brax_state, step_count=jnp.zeros((), jnp.int32))
-        return self._flat_obs(brax_state), state
+        return self._obs(brax_state), state
 
     def step(self, key: jax.Array, state: BraxAdapterState, action: jax.Array) -> StepResult:
         """Advances one step; auto-resets (with a fresh start state) when the episode ends.
@@ -239,9 +287,19 @@ class BraxAdapter:
           this step produced, ``obs`` the start observation of the next episode if the
           episode ended (else equal to ``final_obs``).
         """
+        return self._step(key, state, action, self._env.step, self._env.reset)
+
+    def _step(
+        self,
+        key: jax.Array,
+        state: BraxAdapterState,
+        action: jax.Array,
+        env_step: Callable[[Any, jax.Array], Any],
+        env_reset: Callable[[jax.Array], Any],
+    ) -> StepResult:
         action = jnp.clip(jnp.asarray(action, jnp.float32), -1.0, 1.0)
-        stepped = self._env.step(state.brax_state, action)
-        final_obs = self._flat_obs(stepped)
+        stepped = env_step(state.brax_state, action)
+        final_obs = self._obs(stepped)
         reward = jnp.asarray(stepped.reward, jnp.float32).reshape(())
         terminated = jnp.asarray(stepped.done).reshape(()) > 0.5
         truncated = (state.step_count + 1 >= self.episode_length) & ~terminated
@@ -250,7 +308,7 @@ class BraxAdapter:
         # Always compute a candidate reset (under vmap a cond would run both sides
         # anyway) and select it leaf by leaf where the episode ended.
         reset_key = jax.random.fold_in(key, 1)
-        reset_state = self._env.reset(reset_key)
+        reset_state = env_reset(reset_key)
         next_brax_state = jax.tree.map(
             lambda fresh, cont: jnp.where(done, fresh, cont).astype(jnp.result_type(fresh)),
             reset_state,
@@ -259,7 +317,7 @@ class BraxAdapter:
         step_count = jnp.where(done, 0, state.step_count + 1).astype(jnp.int32)
         next_state = BraxAdapterState(brax_state=next_brax_state, step_count=step_count)
         return StepResult(
-            obs=self._flat_obs(next_brax_state),
+            obs=self._obs(next_brax_state),
             state=next_state,
             reward=reward,
             terminated=terminated,
@@ -267,8 +325,176 @@ class BraxAdapter:
             final_obs=final_obs,
         )
 
+    # ------------------------------------------------------------ domain randomization
+    @property
+    def _system_attr(self) -> str | None:
+        """The attribute holding the environment's system: brax's ``sys``,
+        Playground's ``_mjx_model``; ``None`` if it has neither."""
+        for attr in ("_mjx_model", "sys"):
+            if hasattr(self._env, attr):
+                return attr
+        return None
 
-def make_brax_env(name: str, backend: str | None = None, episode_length: int = 1000) -> BraxAdapter:
+    @property
+    def nominal_params(self) -> Any:
+        """The environment's own system (brax ``System`` / MJX ``Model``)."""
+        attr = self._system_attr
+        if attr is None:
+            raise ValueError(f"{self.name} has no system (sys / _mjx_model) to randomize")
+        return getattr(self._env, attr)
+
+    @contextlib.contextmanager
+    def _system(self, system: Any) -> Iterator[None]:
+        """Runs the environment with ``system`` inside the block, restoring its own after."""
+        attr = self._system_attr
+        if attr is None:
+            raise ValueError(f"{self.name} has no system (sys / _mjx_model) to randomize")
+        own = getattr(self._env, attr)
+        try:
+            setattr(self._env, attr, system)
+            yield
+        finally:
+            setattr(self._env, attr, own)
+
+    def reset_with(self, key: jax.Array, params: Any) -> tuple[Any, BraxAdapterState]:
+        """:meth:`reset` with the system ``params``."""
+        with self._system(params):
+            return self.reset(key)
+
+    def step_with(
+        self,
+        key: jax.Array,
+        state: BraxAdapterState,
+        action: jax.Array,
+        params: Any,
+        reset_params: Any,
+    ) -> StepResult:
+        """:meth:`step` with the system ``params``; an auto-reset starts the next episode
+        with ``reset_params``."""
+
+        def env_step(brax_state: Any, act: jax.Array) -> Any:
+            with self._system(params):
+                return self._env.step(brax_state, act)
+
+        def env_reset(k: jax.Array) -> Any:
+            with self._system(reset_params):
+                return self._env.reset(k)
+
+        return self._step(key, state, action, env_step, env_reset)
+
+    def randomizer(self, randomization: Any) -> Any:
+        """How :class:`~purejaxppo.envs.randomize.RandomizedEnv` draws systems.
+
+        Args:
+          randomization: brax's ``randomization_fn(sys, rng) -> (sys, in_axes)``
+            (``rng`` a batch of keys; it is called with one key per environment and
+            only the leaves whose ``in_axes`` is 0 are stored per environment), or
+            ranges ``{field: (low, high)}``: a factor drawn uniformly per field and
+            environment that multiplies a top-level float field of the system
+            (e.g. ``geom_friction``, ``body_mass``, ``dof_damping``).
+
+        Raises:
+          ValueError: the environment has no system, an unknown or non-float field,
+            a bad range, or a function whose output does not fit the system.
+        """
+        from purejaxppo.envs.randomize import Randomizer, check_ranges
+
+        nominal = self.nominal_params
+        if callable(randomization):
+            return _function_randomizer(nominal, randomization, self.name)
+        ranges = check_ranges(randomization)
+        for field in ranges:
+            dtype = getattr(getattr(nominal, field, None), "dtype", None)
+            if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+                raise ValueError(
+                    f"{self.name}'s system has no float field {field!r} to scale; e.g. "
+                    "geom_friction, body_mass, dof_damping, actuator_gear"
+                )
+        lows = jnp.asarray([low for low, _ in ranges.values()], jnp.float32)
+        highs = jnp.asarray([high for _, high in ranges.values()], jnp.float32)
+
+        def sample(key: jax.Array) -> jax.Array:
+            return jax.random.uniform(key, lows.shape, jnp.float32, lows, highs)
+
+        def expand(factors: jax.Array) -> Any:
+            scaled = {
+                field: (getattr(nominal, field) * factors[i]).astype(getattr(nominal, field).dtype)
+                for i, field in enumerate(ranges)
+            }
+            return nominal.replace(**scaled)
+
+        return Randomizer(sample=sample, expand=expand)
+
+
+def _function_randomizer(nominal: Any, fn: Callable[..., Any], name: str) -> Any:
+    """A Randomizer from brax's ``randomization_fn(sys, rng) -> (sys, in_axes)``."""
+    from purejaxppo.envs.randomize import Randomizer
+    from purejaxppo.envs.randomize import same_structure as _same_structure
+
+    seen: dict[str, Any] = {}
+
+    def probe(key: jax.Array) -> Any:
+        system, in_axes = fn(nominal, key[None])
+        seen["in_axes"] = in_axes
+        return system
+
+    try:
+        out = jax.eval_shape(probe, jax.random.PRNGKey(0))
+    except Exception as err:  # the user's function failed to trace: one clear error
+        raise ValueError(
+            f"the randomization function of {name} failed on (sys, rng[1]): "
+            f"{type(err).__name__}: {err}"
+        ) from err
+    leaves, treedef = jax.tree.flatten(nominal)
+    if not _same_structure(jax.tree.structure(out), treedef):
+        raise ValueError(
+            f"the randomization function of {name} must return (sys, in_axes) with a "
+            "system of the environment's structure"
+        )
+    in_axes = seen["in_axes"]
+    if in_axes is None or isinstance(in_axes, int):
+        axes = [in_axes] * len(leaves)
+    else:
+        try:
+            axes = treedef.flatten_up_to(in_axes)  # type: ignore[attr-defined]  # jaxlib has it, its stub not
+        except (ValueError, TypeError) as err:
+            raise ValueError(
+                f"the randomization function of {name} returned in_axes that do not "
+                f"match the system's structure: {err}"
+            ) from None
+    if any(a not in (0, None) for a in axes):
+        raise ValueError(
+            f"the randomization function of {name} returned in_axes other than 0 or "
+            "None; a randomized field must be batched over environments on axis 0"
+        )
+    picked = [i for i, a in enumerate(axes) if a == 0]
+    if not picked:
+        raise ValueError(f"the randomization function of {name} randomizes no field (in_axes)")
+    out_leaves = jax.tree.leaves(out)
+    for i in picked:
+        if out_leaves[i].shape != (1,) + tuple(jnp.shape(leaves[i])):
+            raise ValueError(
+                f"the randomization function of {name} returned a field of shape "
+                f"{out_leaves[i].shape} for one key; expected {(1,) + jnp.shape(leaves[i])}"
+            )
+
+    def sample(key: jax.Array) -> tuple[jax.Array, ...]:
+        system, _ = fn(nominal, key[None])
+        drawn = jax.tree.leaves(system)
+        return tuple(drawn[i][0] for i in picked)
+
+    def expand(compact: tuple[jax.Array, ...]) -> Any:
+        full = list(leaves)
+        for i, value in zip(picked, compact, strict=True):
+            full[i] = value
+        return jax.tree.unflatten(treedef, full)
+
+    return Randomizer(sample=sample, expand=expand)
+
+
+def make_brax_env(
+    name: str, backend: str | None = None, episode_length: int = 1000, privileged: bool = False
+) -> BraxAdapter:
     """Builds a :class:`BraxAdapter` for ``"brax/<env>"``.
 
     Args:
@@ -276,6 +502,8 @@ def make_brax_env(name: str, backend: str | None = None, episode_length: int = 1
       backend: brax physics backend (one of :data:`BRAX_BACKENDS`); ``None`` picks
         :data:`DEFAULT_BACKENDS` for the environment.
       episode_length: positive time limit in steps (``truncated`` is set when reached).
+      privileged: observe ``{"state": <obs>, "privileged_state": <q, qd>}`` (for an
+        asymmetric critic, ``value_obs_key="privileged_state"``).
 
     Returns:
       The adapter.
@@ -301,5 +529,13 @@ def make_brax_env(name: str, backend: str | None = None, episode_length: int = 1
     ):
         raise ValueError(f"episode_length must be a positive int, got {episode_length!r}")
     brax_envs = _import_brax_envs()
+    if not isinstance(privileged, bool):
+        raise ValueError(f"privileged must be True or False, got {privileged!r}")
     env = brax_envs.get_environment(env_name, backend=backend)
-    return BraxAdapter(name=name, env=env, backend=backend, episode_length=episode_length)
+    return BraxAdapter(
+        name=name,
+        env=env,
+        backend=backend,
+        episode_length=episode_length,
+        privileged=privileged,
+    )

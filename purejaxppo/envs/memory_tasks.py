@@ -4,7 +4,11 @@
   |x| > 2.4 or |theta| > 12 degrees, truncation at 500 steps, reward 1 per step) but
   the agent observes only the cart position and the pole angle, ``[x, theta]``. The
   velocities must be inferred from consecutive observations, so a feed-forward policy
-  cannot balance the pole for long.
+  cannot balance the pole for long. The observation is a dict:
+  ``{"state": [x, theta], "privileged_state": [x, x_dot, theta, theta_dot]}``. The
+  default keys (``"state"`` for actor and critic) give the masked task;
+  ``value_obs_key="privileged_state"`` gives an asymmetric actor-critic whose critic
+  sees the full state (in training only: the actor never reads it).
 * ``RepeatPrevious-v0``: a recall task in the style of POPGym's RepeatPrevious. Every
   step shows one card, a uniformly random suit out of ``num_suits`` (one-hot); the
   action must name the suit shown ``delay`` steps earlier. From step ``delay`` on, a
@@ -37,23 +41,34 @@ MEMORY_TASKS = ("MaskedCartPole-v1", "RepeatPrevious-v0")
 
 
 class MaskedCartPole(CartPole):
-    """CartPole-v1 observed through ``[x, theta]`` only (velocities masked)."""
+    """CartPole-v1 observed through ``[x, theta]`` only (velocities masked), next to
+    the privileged full state (see the module docstring)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.obs_shape = (2,)
 
-    def get_obs(self, state: Any, params: Any = None, key: Any = None) -> jax.Array:
-        """Cart position and pole angle."""
-        return jnp.array([state.x, state.theta], jnp.float32)
+    def get_obs(self, state: Any, params: Any = None, key: Any = None) -> dict[str, jax.Array]:
+        """``{"state": [x, theta], "privileged_state": [x, x_dot, theta, theta_dot]}``."""
+        return {
+            "state": jnp.array([state.x, state.theta], jnp.float32),
+            "privileged_state": jnp.array(
+                [state.x, state.x_dot, state.theta, state.theta_dot], jnp.float32
+            ),
+        }
 
     @property
     def name(self) -> str:
         return "MaskedCartPole-v1"
 
-    def observation_space(self, params: Any) -> spaces.Box:
+    def observation_space(self, params: Any) -> spaces.Dict:
         high = jnp.array([params.x_threshold * 2, params.theta_threshold_radians * 2])
-        return spaces.Box(-high, high, (2,), dtype=jnp.float32)
+        return spaces.Dict(
+            {
+                "state": spaces.Box(-high, high, (2,), dtype=jnp.float32),
+                "privileged_state": super().observation_space(params),
+            }
+        )
 
 
 @struct.dataclass
