@@ -365,7 +365,7 @@ def section_spaceinvaders(rec: Record, p: dict[str, Any]) -> None:
             "steps_per_s": {"train": total / run_s, "train_including_compile": total / wall},
             "returns_final": _return_stats(returns[:, -1]),
             # the across-seed mean return every 1/20 of the run: a coarse curve
-            "curve": {"env_steps": np.asarray(out.metrics["env_steps"])[0, ::max(1, returns.shape[1] // 20)].tolist(),
+            "curve": {"env_steps": out.env_steps(config)[0, ::max(1, returns.shape[1] // 20)].tolist(),
                       "return": np.nanmean(returns, axis=0)[::max(1, returns.shape[1] // 20)].tolist()},
         })
         rec.data["seconds"][f"seeds_{seeds}"] = runs[-1]["seconds"]
@@ -451,6 +451,7 @@ def section_brax_ant(rec: Record, p: dict[str, Any]) -> None:
     import jax
     import numpy as np
 
+    from purejaxppo import env_steps
     from purejaxppo.train import make_trainer, run_updates
 
     config = _config(p["env"], p["overrides"])
@@ -484,7 +485,7 @@ def section_brax_ant(rec: Record, p: dict[str, Any]) -> None:
         run_s += t
         done += chunk
         rec.data["seconds"]["chunks"].append(t)
-        curve_steps += np.asarray(metrics["env_steps"]).tolist()
+        curve_steps += env_steps(config, metrics["update_step"]).tolist()
         curve_ret += np.asarray(metrics["episode_return"]).tolist()
         steps = done * config.batch_size
         rec.data["seconds"].update({"run": run_s, "wall_including_compile":
