@@ -116,12 +116,17 @@ def _bold_smaller(a: float, b: float, fmt: str = "{:.1f}") -> str:
 
 
 # ------------------------------------------------------------------ vs purejaxrl (CPU)
-VS_PUREJAXRL = RESULTS / "vs_purejaxrl.json"
+# The headline: the newest quiet run of the code that ships (2026-12-04, after #24-#26).
+VS_PUREJAXRL = RESULTS / "vs_purejaxrl_2026-12-04.json"
 VS_PUREJAXRL_RUNS = [
     RESULTS / "vs_purejaxrl_rerun.json",
     RESULTS / "vs_purejaxrl_0854_0911.json",
     RESULTS / "vs_purejaxrl.json",
     RESULTS / "vs_purejaxrl_confirm.json",
+    RESULTS / "vs_purejaxrl_2026-12-04_loaded.json",
+    RESULTS / "vs_purejaxrl_2026-12-04.json",
+    RESULTS / "vs_purejaxrl_breakout_2026-12-04.json",
+    RESULTS / "vs_purejaxrl_breakout_7a89f53_2026-12-04.json",
 ]
 
 
@@ -226,13 +231,17 @@ def render_vs_purejaxrl_runs() -> str:
         data = _load(path)
         dates = [run["environment"]["date"] for run in data.get("runs", [])]
         date = " + ".join(dates) if dates else data["environment"]["date"]
+        env = data.get("environment") or data["runs"][0]["environment"]
+        code = env.get("purejaxppo_commit") or "-"
+        if "background" in env.get("note", "") or "load" in path.stem:
+            code += ", under load"
         by_config = {r["config"]: r for r in data["results"]}
         for name in by_config:
             if name not in configs:
                 configs.append(name)
-        runs.append((date, path, by_config))
+        runs.append((date, code, path, by_config))
     rows = []
-    for date, path, by_config in runs:
+    for date, code, path, by_config in runs:
         cells = []
         for name in configs:
             r = by_config.get(name)
@@ -244,9 +253,9 @@ def render_vs_purejaxrl_runs() -> str:
                 f"{r['ratio_ours_over_theirs']:.2f}x "
                 f"({c['purejaxrl']:.1f} / {c['purejaxppo']:.1f} s)"
             )
-        rows.append([date, *cells, f"`{_rel(path)}`"])
+        rows.append([date, code, *cells, f"`{_rel(path)}`"])
     return table(
-        ["run (UTC)", *[f"{name}: ratio (compile theirs / ours)" for name in configs], "JSON"],
+        ["run (UTC)", "code", *[f"{name}: ratio (compile theirs / ours)" for name in configs], "JSON"],
         rows,
     )
 
