@@ -6,9 +6,12 @@ memory, and a Markdown table writer.
 
 from __future__ import annotations
 
+import datetime
 import platform
 import resource
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
@@ -81,8 +84,30 @@ def device_peak_mib() -> float | None:
     return stats["peak_bytes_in_use"] / 2**20
 
 
+def purejaxppo_commit() -> str | None:
+    """The git commit of the imported purejaxppo, ``+dirty`` when its folder has
+    uncommitted edits; None for an installed wheel (no checkout to ask)."""
+    import purejaxppo
+
+    folder = Path(purejaxppo.__file__).parent
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=folder,
+                              capture_output=True, text=True, timeout=30, check=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=folder,
+                               capture_output=True, text=True, timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def utc_now() -> str:
+    """The current UTC time as ``YYYY-MM-DD HH:MM UTC``."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def machine_info() -> dict[str, Any]:
-    """Platform, Python, JAX version, backend and devices, for result files."""
+    """Platform, Python, JAX version, backend, devices, the time and the purejaxppo
+    commit, for result files."""
     import os
 
     import jax
@@ -95,6 +120,8 @@ def machine_info() -> dict[str, Any]:
         "jax": jax.__version__,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
+        "date": utc_now(),
+        "purejaxppo_commit": purejaxppo_commit(),
     }
 
 

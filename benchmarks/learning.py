@@ -48,6 +48,8 @@ from _common import (  # noqa: E402
     machine_info,
     markdown_table,
     peak_rss_mib,
+    purejaxppo_commit,
+    utc_now,
 )
 from purejaxppo import PPOConfig, make_train  # noqa: E402
 
@@ -335,6 +337,15 @@ def _run_in_subprocess(env_name: str, args: argparse.Namespace, out_dir: Path) -
     return {"env_name": env_name, "error": error}
 
 
+def _merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``old`` rows with those of ``new``'s envs replaced, in ``old``'s order (new envs last)."""
+    fresh = {r["env_name"] for r in new}
+    order = [r["env_name"] for r in old]
+    rows = [r for r in old if r["env_name"] not in fresh] + list(new)
+    return sorted(rows, key=lambda r: (order.index(r["env_name"])
+                                       if r["env_name"] in order else len(order)))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; returns the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -356,6 +367,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds before one env's subprocess is abandoned (retried once)")
     parser.add_argument("--in-process", action="store_true",
                         help="run every env in this process instead of one subprocess each")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other envs' rows of an existing learning.json in the "
+                        "output folder and replace only the rows of the envs run now")
     parser.add_argument("--part-json", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
@@ -396,13 +410,17 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "curves").mkdir(parents=True, exist_ok=True)
     from purejaxppo.plots import plot_learning_curves
 
+    previous = None
+    if args.merge and args.part_json is None and (out_dir / "learning.json").exists():
+        previous = json.loads((out_dir / "learning.json").read_text())
     results: list[dict[str, Any]] = []
     suite_t0 = time.perf_counter()
     if not args.in_process and args.part_json is None:
         for entry, _, _ in plans:
             results.append(_run_in_subprocess(entry.env_name, args, out_dir))
+            so_far = results if previous is None else _merged(previous["results"], results)
             (out_dir / "learning.json").write_text(json.dumps(
-                {"machine": machine_info(), "partial": True, "results": results}, indent=1))
+                {"machine": machine_info(), "partial": True, "results": so_far}, indent=1))
         plans = []
     for entry, config, source in plans:
         seeds = args.seeds or (entry.cpu_seeds if args.continuous else
@@ -426,6 +444,7 @@ def main(argv: list[str] | None = None) -> int:
                                   entry.quick_overrides if args.quick else {}).items())]
                              + [f"total_timesteps={config.total_timesteps}"]))
         res["published"] = entry.published
+        res["measured"] = {"date": utc_now(), "purejaxppo_commit": purejaxppo_commit()}
         png = out_dir / "curves" / (entry.env_name.replace("/", "_") + ".png")
         plot_learning_curves(
             np.asarray(res["curve_env_steps"]), np.asarray(res["curve_returns"]), png,
@@ -447,10 +466,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.part_json:
         return 0 if all("error" not in r for r in results) else 1
+    command = "python benchmarks/learning.py " + " ".join(argv or sys.argv[1:])
+    commands = [command]
+    if previous is not None:
+        results = _merged(previous["results"], results)
+        commands = previous.get("commands", [previous.get("command")]) + commands
     summary = {
         "machine": machine_info(),
         "quick": args.quick,
-        "command": "python benchmarks/learning.py " + " ".join(argv or sys.argv[1:]),
+        "command": command,
+        "commands": commands,
         "suite_wall_s": time.perf_counter() - suite_t0,
         "peak_rss_mib": peak_rss_mib(),
         "skipped_brax": [e.env_name for e in entries if e.brax and not have_brax],

@@ -266,6 +266,15 @@ LEARNING_CONTINUOUS = RESULTS / "learning_continuous" / "learning.json"
 SUITES_LEARNING = RESULTS / "suites_learning.json"
 
 
+def _measured(r: dict[str, Any]) -> str:
+    """``YYYY-MM-DD, commit`` of one learning row (``-`` where the record has none)."""
+    m = r.get("measured")
+    if not m:
+        return "-"
+    commit = m.get("purejaxppo_commit")
+    return m["date"][:10] + (f", {commit}" if commit else "")
+
+
 def render_learning_quick() -> str:
     """``benchmarks/learning.py --quick``: every preset at a CPU-sized budget."""
     data = _load(LEARNING_QUICK)
@@ -284,7 +293,13 @@ def render_learning_quick() -> str:
                 r["published"],
             ]
         )
-    return table(
+    stamps = sorted({_measured(r) for r in data["results"]})
+    head = (
+        f"Measured {' and '.join(stamps)} (date, purejaxppo commit), "
+        f"{data['machine']['cpu_count']}-core CPU, jax {data['machine']['jax']}: "
+        f"`{data['command']}`.\n\n"
+    )
+    return head + table(
         [
             "env",
             "steps/seed",
@@ -320,6 +335,7 @@ def render_learning_continuous() -> str:
                 f"{r['compile_s']:.0f}",
                 f"{r['steps_per_s'] / 1e3:,.0f}k",
                 r["published"],
+                _measured(r),
             ]
         )
     return table(
@@ -335,6 +351,7 @@ def render_learning_continuous() -> str:
             "compile s",
             "steps/s (all seeds)",
             "published PPO",
+            "measured",
         ],
         rows,
     )
@@ -377,6 +394,7 @@ def render_suites_learning() -> str:
                 cell,
                 f"{r['wall_s_incl_compile']:.0f}",
                 published,
+                _measured(r),
             ]
         )
     return table(
@@ -386,6 +404,7 @@ def render_suites_learning() -> str:
             "return first 10 -> last 10 updates (seed 0, seed 1)",
             "wall s (incl. compile)",
             "published",
+            "measured",
         ],
         rows,
     )

@@ -45,7 +45,6 @@ import importlib
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import types
@@ -56,8 +55,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-import purejaxppo
 from purejaxppo import PPOConfig, make_train
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import purejaxppo_commit  # noqa: E402
 
 # --------------------------------------------------------------------- the configs
 # Shared hyperparameters of each comparison, in purejaxrl's config-dict vocabulary.
@@ -359,19 +360,6 @@ def markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _commit_of(package_dir: Path) -> str | None:
-    """The git commit (with ``+dirty`` when the tree has edits) of the purejaxppo that
-    was imported, so that every stored run names the code it measured."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=package_dir,
-                              capture_output=True, text=True, timeout=30, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package_dir,
-                               capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None  # an installed wheel: no checkout to ask
-    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--purejaxrl", required=True, help="path to a purejaxrl checkout")
@@ -399,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", ""), "repeats": args.repeats,
         "compile_repeats": args.compile_repeats, "return_seeds": args.return_seeds,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
-        "purejaxppo_commit": _commit_of(Path(purejaxppo.__file__).parent),
+        "purejaxppo_commit": purejaxppo_commit(),
     }
     print(json.dumps(env), flush=True)
     results = []

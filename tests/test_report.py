@@ -77,7 +77,7 @@ def test_unknown_or_unclosed_regions_are_errors():
 
 def test_rendering_follows_the_json(tmp_path, monkeypatch):
     """A changed measurement changes the table (the renderers read the JSON)."""
-    src = ROOT / "benchmarks" / "results" / "vs_purejaxrl.json"
+    src = report.VS_PUREJAXRL
     data = json.loads(src.read_text())
     data["results"][0]["ratio_ours_over_theirs"] = 9.87
     fake = tmp_path / "vs_purejaxrl.json"

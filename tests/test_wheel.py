@@ -110,6 +110,8 @@ def test_wheel_contents(dist):
     assert f"Version: {_version_in_source()}" in meta
     assert "Provides-Extra: brax" in meta and "Provides-Extra: dev" in meta
     assert "purejaxppo = purejaxppo.cli:main" in entry_points
+    assert f"purejaxppo-{_version_in_source()}.dist-info/licenses/LICENSE" in names
+    assert "License-Expression: Apache-2.0" in meta
 
 
 def _wheel_requirements(wheel: Path) -> list[str]:
