@@ -3,7 +3,6 @@ re-runs of ``benchmarks/learning.py --merge`` keep the rows they did not run."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from pathlib import Path
@@ -12,10 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import _common  # noqa: E402
-
-_spec = importlib.util.spec_from_file_location("learning_for_tests", ROOT / "benchmarks" / "learning.py")
-learning = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(learning)
+import learning  # noqa: E402  (benchmarks/learning.py)
 
 
 def test_machine_info_names_the_time_and_the_code():

@@ -67,7 +67,7 @@ def dist(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("src") / "purejaxppo"
     # Build from a clean copy of what the package is made of: stray build/ or
     # egg-info folders of a working tree cannot leak in, and the checkout stays as is.
-    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "MANIFEST.in"):
+    for name in ("pyproject.toml", "README.md", "CHANGELOG.md", "MANIFEST.in", "LICENSE"):
         src.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(
