@@ -34,6 +34,12 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The scripts' own table writer and step format, so that a rendered table and a
+# script's printout agree (``_common`` needs numpy only; JAX is imported lazily).
+from _common import fmt_steps  # noqa: E402
+from _common import markdown_table as table  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 """The repository whose README.md and docs/ are checked (tests point it elsewhere)."""
 _REPO = ROOT
@@ -56,22 +62,6 @@ def _rel(path: Path) -> str:
         return path.relative_to(_REPO).as_posix()
     except ValueError:
         return path.as_posix()
-
-
-def table(headers: list[str], rows: list[list[Any]]) -> str:
-    """A GitHub Markdown table (same layout as ``benchmarks/_common.markdown_table``)."""
-    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines) + "\n"
-
-
-def fmt_steps(n: float) -> str:
-    """``1500000 -> '1.5M'``, ``500224 -> '500k'`` (as the benchmark scripts print)."""
-    for div, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-        if n >= div:
-            v = n / div
-            return f"{v:.0f}{suffix}" if v == int(v) else f"{v:.3g}{suffix}"
-    return str(int(n))
 
 
 def fmt_return(x: float) -> str:
@@ -296,8 +286,9 @@ def render_learning_quick() -> str:
     stamps = sorted({_measured(r) for r in data["results"]})
     head = (
         f"Measured {' and '.join(stamps)} (date, purejaxppo commit), "
-        f"{data['machine']['cpu_count']}-core CPU, jax {data['machine']['jax']}: "
-        f"`{data['command']}`.\n\n"
+        f"{data['machine']['cpu_count']}-core CPU, jax {data['machine']['jax']}"
+        + (f": `{data['command']}`" if "command" in data else " (a partial run)")
+        + ".\n\n"
     )
     return head + table(
         [

@@ -9,8 +9,9 @@
 * ``brax/hopper`` preset (cleanrl layout; its budget is 1M steps) at a REDUCED budget
   of 65,536 steps (32 updates), 2 seeds. A uniform-random policy scores 17.0 +/- 10.8
   (32 episodes, mean length 22.7); the initial Gaussian policy's first-update returns
-  were 14.1 and 12.6. Measured final returns at 65,536 steps: 333.8 and 355.8
-  (``benchmarks/learning.py --quick``, same keys); at 131,072 steps: 847 and 627.
+  were 14.1 and 12.6. Measured final returns at 65,536 steps: 421.8 and 491.2
+  (``benchmarks/learning.py --quick``, same keys, code of 2026-12-04; 333.8 and 355.8
+  on the code of 2026-11-21); at 131,072 steps (2026-11-21): 847 and 627.
   The test asks for a mean >= 200 (~12x random) and >= 5x the first update.
 
 MountainCarContinuous-v0 and Pendulum-v1 learning live in ``benchmarks/learning.py``
