@@ -105,6 +105,11 @@ def utc_now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def measured_stamp() -> dict[str, Any]:
+    """When and on which code a result was measured: ``date`` and ``purejaxppo_commit``."""
+    return {"date": utc_now(), "purejaxppo_commit": purejaxppo_commit()}
+
+
 def machine_info() -> dict[str, Any]:
     """Platform, Python, JAX version, backend, devices, the time and the purejaxppo
     commit, for result files."""
@@ -120,8 +125,7 @@ def machine_info() -> dict[str, Any]:
         "jax": jax.__version__,
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
-        "date": utc_now(),
-        "purejaxppo_commit": purejaxppo_commit(),
+        **measured_stamp(),
     }
 
 

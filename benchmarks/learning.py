@@ -47,9 +47,8 @@ from _common import (  # noqa: E402
     iqm,
     machine_info,
     markdown_table,
+    measured_stamp,
     peak_rss_mib,
-    purejaxppo_commit,
-    utc_now,
 )
 from purejaxppo import PPOConfig, make_train  # noqa: E402
 
@@ -340,10 +339,9 @@ def _run_in_subprocess(env_name: str, args: argparse.Namespace, out_dir: Path) -
 def _merged(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """``old`` rows with those of ``new``'s envs replaced, in ``old``'s order (new envs last)."""
     fresh = {r["env_name"] for r in new}
-    order = [r["env_name"] for r in old]
+    rank = {r["env_name"]: i for i, r in enumerate(old)}
     rows = [r for r in old if r["env_name"] not in fresh] + list(new)
-    return sorted(rows, key=lambda r: (order.index(r["env_name"])
-                                       if r["env_name"] in order else len(order)))
+    return sorted(rows, key=lambda r: rank.get(r["env_name"], len(rank)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -444,7 +442,7 @@ def main(argv: list[str] | None = None) -> int:
                                   entry.quick_overrides if args.quick else {}).items())]
                              + [f"total_timesteps={config.total_timesteps}"]))
         res["published"] = entry.published
-        res["measured"] = {"date": utc_now(), "purejaxppo_commit": purejaxppo_commit()}
+        res["measured"] = measured_stamp()
         png = out_dir / "curves" / (entry.env_name.replace("/", "_") + ".png")
         plot_learning_curves(
             np.asarray(res["curve_env_steps"]), np.asarray(res["curve_returns"]), png,

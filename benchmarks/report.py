@@ -223,7 +223,7 @@ def render_vs_purejaxrl_runs() -> str:
         date = " + ".join(dates) if dates else data["environment"]["date"]
         env = data.get("environment") or data["runs"][0]["environment"]
         code = env.get("purejaxppo_commit") or "-"
-        if "background" in env.get("note", "") or "load" in path.stem:
+        if env.get("under_load"):
             code += ", under load"
         by_config = {r["config"]: r for r in data["results"]}
         for name in by_config:

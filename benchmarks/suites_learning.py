@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import jax  # noqa: E402
 import numpy as np  # noqa: E402
 
-from _common import purejaxppo_commit, utc_now  # noqa: E402
+from _common import measured_stamp  # noqa: E402
 from purejaxppo import PPOConfig, make_train  # noqa: E402
 
 
@@ -57,8 +57,7 @@ def main() -> None:
             "wall_s_incl_compile": wall,
             "steps_per_s_all_seeds_incl_compile": config.steps_trained * args.seeds / wall,
             "curve_mean": np.nanmean(ret, axis=0).tolist(),
-            "measured": {"date": utc_now(), "purejaxppo_commit": purejaxppo_commit(),
-                         "jax": jax.__version__},
+            "measured": {**measured_stamp(), "jax": jax.__version__},
         }
         print(f"{env}: {config.steps_trained} steps x {args.seeds} seeds, first10 {first} -> "
               f"last10 {last}, {wall:.0f}s", flush=True)
